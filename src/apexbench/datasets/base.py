@@ -1,0 +1,45 @@
+"""The one interface every dataset reader implements.
+
+A reader turns a dataset (a table plus media, or a folder tree) into ``RawRow`` records *without*
+opening any media: reading must be cheap because it runs when Snakemake builds the DAG. Problems
+with a single row (a non-integer index, an unknown label) are kept on the row and become rejections
+in the validate stage; only problems with the whole table (unreadable file, missing columns, no
+rows) raise ``DatasetError`` with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One candidate sample as the dataset describes it, before validation.
+
+    ``onset``/``apex``/``offset`` are 0-based frame indices when they parsed as integers, or the
+    original text when they did not (validate rejects those). ``source`` is relative to the dataset
+    root. ``row`` is the 1-based line (or item) number in the table, for messages. ``original`` holds
+    the row exactly as read (column -> text), written back to ``rejected.csv``.
+    """
+
+    sample_id: str
+    subject: str
+    source: str
+    kind: str  # "video" | "image"
+    onset: int | str | None
+    apex: int | str | None
+    offset: int | str | None
+    label: str
+    row: int
+    original: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def shard_of(sample_id: str, n_shards: int) -> int:
+    """Stable shard for a sample: derived from its id only, so adding a sample never moves others."""
+    digest = hashlib.sha256(str(sample_id).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % n_shards
