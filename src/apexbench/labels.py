@@ -128,3 +128,13 @@ def predict_canonical(
     keep = sorted(keep)
     sub = canon[:, keep]
     return [CANONICAL[keep[i]] for i in np.argmax(sub, axis=1)]
+
+
+def label_map_for(dataset_cfg: dict) -> dict[str, str]:
+    """The dataset's label map from config: a known map's name, or an explicit mapping."""
+    labels = dataset_cfg.get("labels", "cmed")
+    if isinstance(labels, str):
+        if labels not in DATASET_LABEL_MAPS:
+            raise ConfigError(f"unknown dataset label map {labels!r}; choose one of {sorted(DATASET_LABEL_MAPS)}")
+        return DATASET_LABEL_MAPS[labels]
+    return {str(k).strip().lower(): v for k, v in labels.items()}

@@ -10,8 +10,17 @@ rows) raise ``DatasetError`` with one line naming the file.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def kind_of(source: str) -> str:
+    """``image`` for still-image files (by extension), ``video`` for everything else."""
+    return "image" if Path(source).suffix.lower() in IMAGE_EXTENSIONS else "video"
 
 
 @dataclass(frozen=True)

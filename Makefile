@@ -1,0 +1,31 @@
+# The two commands of the README: `make demo` and `make test`. Both set up .venv when it is missing
+# or when a requirements file changed.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 8
+
+.PHONY: demo test venv lint clean
+
+demo: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest tests
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -e .
+	$(BIN)/python -m pip check || true
+	touch $@
+
+lint: $(VENV)/.installed
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+clean:
+	rm -rf results logs .snakemake benchmarks/out

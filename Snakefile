@@ -1,0 +1,29 @@
+# apexbench: benchmark facial-expression classifiers on micro-expression datasets.
+# Usage: snakemake --cores 8 | snakemake results/metrics.csv | snakemake --profile profiles/slurm
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/validate.smk"
+include: "workflow/rules/extract.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/infer.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/metrics.csv",
+        "results/summary.md",
+        "results/provenance.json",
+        "results/confusion",
+        "results/validated/summary.md",
+        # Requested here so that a status file dropped as stale (weights placed since) is rebuilt.
+        [model_status(m) for m in MODEL_KEYS],

@@ -1,0 +1,56 @@
+"""The one classifier interface: a native label order, a preprocessing step and batched scores."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+class Classifier(ABC):
+    """A facial-expression classifier that reads the shared square face crops (BGR uint8).
+
+    Subclasses declare ``kind``, ``native_order`` (the model's output order, as published) and
+    implement ``preprocess`` (crops -> model input) and ``forward`` (model input -> probabilities).
+    """
+
+    kind: str
+    native_order: tuple[str, ...]
+
+    def __init__(self, weights: str | Path, threads: int = 1):
+        self.weights = Path(weights)
+        self.threads = threads
+
+    @abstractmethod
+    def preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray: ...
+
+    @abstractmethod
+    def forward(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def predict(self, crops: Sequence[np.ndarray]) -> tuple[np.ndarray, float]:
+        """Scores (N, len(native_order)) for a batch of crops, and the wall time per crop in ms."""
+        start = time.perf_counter()
+        scores = self.forward(self.preprocess(crops))
+        elapsed_ms = (time.perf_counter() - start) * 1000.0
+        scores = np.asarray(scores, dtype=np.float64).reshape(len(crops), len(self.native_order))
+        return scores, elapsed_ms / max(1, len(crops))
+
+
+def gray_resize(crops: Sequence[np.ndarray], size: int) -> np.ndarray:
+    """(N, size, size) uint8 gray images, area-averaged when shrinking (the usual FER preprocessing)."""
+    out = np.empty((len(crops), size, size), dtype=np.uint8)
+    for i, crop in enumerate(crops):
+        gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        interp = cv2.INTER_AREA if gray.shape[0] > size else cv2.INTER_LINEAR
+        out[i] = cv2.resize(gray, (size, size), interpolation=interp)
+    return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

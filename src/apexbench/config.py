@@ -1,0 +1,62 @@
+"""Configuration: JSON-schema validation with defaults, reported as one line per problem."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def _with_defaults(validator_class):
+    """A validator that also fills ``default`` values into the instance (objects get them first)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        return f"{where}: {error.message}; check the key's spelling against config/README.md"
+    if error.validator == "oneOf":
+        return f"{where}: {error.instance!r} is neither a known name nor a valid mapping"
+    return f"{where}: {error.message}"
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def validate_config(config: dict[str, Any], source: str = "config", schema: dict | None = None) -> dict:
+    """Return a validated copy of ``config`` with defaults filled; ConfigError (one line) if invalid."""
+    schema = schema or load_schema()
+    instance = copy.deepcopy(config)
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        first = _describe(errors[0])
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(f"{source}: {first}{more}")
+    fmt = instance["dataset"]["format"]
+    if fmt in ("cmed_csv", "ferplus") and "table" not in instance["dataset"]:
+        raise ConfigError(f"{source}: dataset.table is required for format {fmt}; set it to the annotation file")
+    for name, clf in instance["classifiers"].items():
+        if not name.replace("_", "").isalnum():
+            raise ConfigError(f"{source}: classifier name {name!r} may only contain letters, digits and _")
+        clf.setdefault("model", clf["kind"])
+    return instance

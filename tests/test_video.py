@@ -1,0 +1,143 @@
+"""Frame-exact reading on real files: generated index videos and the real H.264 demo videos."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from apexbench.synthetic import decode_index, index_frame, write_index_video
+from apexbench.video import VideoError, probe_video, read_frames, read_image
+
+N_FRAMES = 300
+DEMO_VIDEOS = {"single_face.mp4": 72, "WolfgangLanger_Pexels.mp4": 472, "no_face.mp4": 95}
+
+
+def sequential_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of ``path`` decoded from the start, the ground truth for seeking."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+def spread_indices(n: int, k: int, seed: int = 0) -> list[int]:
+    """``k`` random indices of ``n`` frames plus the edges 0, 1, n-2, n-1."""
+    return sorted({0, 1, n - 2, n - 1, *random.Random(seed).sample(range(n), k)})
+
+
+@pytest.fixture(scope="module", params=[("mp4v", ".mp4"), ("MJPG", ".avi")], ids=["mp4v", "MJPG"])
+def index_video(request, tmp_path_factory) -> Path:
+    fourcc, ext = request.param
+    return write_index_video(tmp_path_factory.mktemp("video") / f"index{ext}", N_FRAMES, fourcc=fourcc)
+
+
+def test_decode_index_round_trips_without_compression():
+    for index in (0, 1, 255, 256, 4095, 65535):
+        assert decode_index(index_frame(index, (320, 240))) == index
+
+
+def test_index_video_decodes_sequentially(index_video):
+    assert [decode_index(f) for f in sequential_frames(index_video)] == list(range(N_FRAMES))
+
+
+def test_probe_index_video(index_video):
+    info = probe_video(index_video)
+    assert (info.frame_count, info.width, info.height) == (N_FRAMES, 160, 120)
+    assert info.fps == pytest.approx(30)
+
+
+def test_read_frames_returns_requested_indices(index_video):
+    wanted = spread_indices(N_FRAMES, 40)
+    frames = read_frames(index_video, reversed(wanted))
+    assert sorted(frames) == wanted
+    assert {i: decode_index(f) for i, f in frames.items()} == {i: i for i in wanted}
+
+
+def test_probe_counts_decodable_frames_of_truncated_avi(tmp_path):
+    """A truncated .avi keeps the header's 300 frames; only the frames present count."""
+    full = write_index_video(tmp_path / "full.avi", N_FRAMES, fourcc="MJPG")
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
+    count = probe_video(cut).frame_count
+    assert 0 < count < N_FRAMES
+    assert decode_index(read_frames(cut, [count - 1])[count - 1]) == count - 1
+    assert count == len(sequential_frames(cut))
+
+
+@pytest.mark.parametrize("name", DEMO_VIDEOS)
+def test_demo_video_probe(demo_media, name):
+    assert probe_video(demo_media / name).frame_count == DEMO_VIDEOS[name]
+
+
+@pytest.mark.parametrize("name", DEMO_VIDEOS)
+def test_demo_video_seeks_equal_sequential_decode(demo_media, name):
+    truth = sequential_frames(demo_media / name)
+    wanted = spread_indices(len(truth), 12, seed=len(name))
+    frames = read_frames(demo_media / name, wanted)
+    for index in wanted:
+        assert np.array_equal(frames[index], truth[index]), f"{name} frame {index} differs"
+
+
+def test_read_image(demo_media):
+    assert read_image(demo_media / "multi_face.jpg").ndim == 3
+
+
+def bad_video(kind: str, demo_media: Path, tmp_path: Path) -> Path:
+    """A path that is not a readable video, of the given kind."""
+    path = tmp_path / f"{kind}.mp4"
+    if kind == "empty":
+        path.touch()
+    elif kind == "truncated":
+        path.write_bytes((demo_media / "single_face.mp4").read_bytes()[:1024])
+    elif kind == "text":
+        path.write_text("not a video\n" * 50)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "truncated", "text"])
+def test_unreadable_videos(demo_media, tmp_path, kind):
+    path = bad_video(kind, demo_media, tmp_path)
+    for call in (lambda: probe_video(path), lambda: read_frames(path, [0])):
+        with pytest.raises(VideoError) as err:
+            call()
+        assert err.value.reason == "unreadable"
+        assert path.name in err.value.one_line()
+
+
+def test_unreadable_image(demo_media, tmp_path):
+    with pytest.raises(VideoError) as err:
+        read_image(bad_video("text", demo_media, tmp_path))
+    assert err.value.reason == "unreadable"
+
+
+def test_video_without_frames(tmp_path):
+    path = tmp_path / "zero.avi"
+    writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"MJPG"), 30, (160, 120))
+    writer.release()
+    with pytest.raises(VideoError) as err:
+        probe_video(path)
+    assert err.value.reason == "no_frames"
+
+
+@pytest.mark.parametrize("index", [N_FRAMES, N_FRAMES + 1000, -1], ids=["end", "far", "negative"])
+def test_index_out_of_range(index_video, index):
+    with pytest.raises(VideoError) as err:
+        read_frames(index_video, [5, index])
+    assert err.value.reason == "index_out_of_range"
+    assert str(index) in err.value.one_line()
+
+
+def test_demo_index_past_true_end(demo_media):
+    """no_face.mp4 claims 98 frames but decodes 95: frame 96 is out of range."""
+    with pytest.raises(VideoError) as err:
+        read_frames(demo_media / "no_face.mp4", [96])
+    assert err.value.reason == "index_out_of_range"

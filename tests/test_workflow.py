@@ -1,0 +1,172 @@
+"""Real Snakemake runs of the demo in a temporary directory: outputs, contracts and caching."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.metrics import accuracy_score
+
+from apexbench.datasets.base import shard_of
+from apexbench.extract import decode_image
+from apexbench.labels import NO_PREDICTION
+from apexbench.metrics import METRIC_COLUMNS
+from apexbench.tables import read_meta, read_parquet
+
+from model_builders import ferplus_like
+from workflow_helpers import edit_config, make_workdir, planned_job_targets, planned_jobs, snakemake
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, mirror_dir):
+    """The demo workflow run once with `snakemake results/metrics.csv`, offline (mirror only)."""
+    workdir = make_workdir(tmp_path_factory.mktemp("demo"),
+                           {"models": {"mirror": str(mirror_dir), "download": False}})
+    snakemake(workdir, "--cores", "2", "results/metrics.csv")
+    return workdir
+
+
+def _config(workdir):
+    return yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+
+
+def test_metrics_target_alone_builds_everything_and_a_rerun_does_nothing(demo):
+    assert planned_jobs(demo) == {}
+    proc = snakemake(demo, "--dry-run", "--cores", "2")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_validation_rejects_the_deliberate_bad_row(demo):
+    rejected = pd.read_csv(demo / "results/validated/rejected.csv")
+    assert rejected[["sample_id", "reason"]].values.tolist() == [["bad_apex_past_end", "index_out_of_range"]]
+    summary = (demo / "results/validated/summary.md").read_text()
+    assert "| index_out_of_range | 1 |" in summary and "| Emotion | Count | Percentage |" in summary
+    samples = read_parquet(demo / "results/validated/samples.parquet")
+    assert len(samples) == 12 and samples["subject"].nunique() == 7
+    assert set(samples.loc[samples["source"].str.endswith(".jpg"), "kind"]) == {"image"}
+
+
+def test_frame_shards_follow_the_contract(demo):
+    frames = pd.concat([read_parquet(demo / f"results/frames/shard-{k}.parquet") for k in range(4)])
+    frames = frames.set_index("sample_id")
+    for column in ("apex_jpeg", "onset_jpeg", "face_box", "face_score", "face_crop", "onset_crop", "shard"):
+        assert column in frames.columns
+    noface = frames.loc["noface_clip"]
+    assert noface["face_status"] == "no_face" and noface["face_box"] is None and noface["face_crop"] is None
+    faces = frames.drop(index="noface_clip")
+    assert (faces["face_status"] == "ok").all()
+    for sample_id, row in faces.iterrows():
+        crop = decode_image(row["face_crop"])
+        assert crop.shape == (224, 224, 3)
+        apex = decode_image(row["apex_jpeg"])
+        assert apex.shape[:2] == (row["height"], row["width"])
+        if row["kind"] == "video":
+            assert decode_image(row["onset_crop"]).shape == (224, 224, 3)
+        else:
+            assert row["onset_jpeg"] is None
+        assert (frames.loc[sample_id, "shard"]) == shard_of(sample_id, 4)
+
+
+def test_apex_frame_is_the_annotated_frame(demo, demo_media):
+    """The stored APEX of a clip equals the frame decoded sequentially up to that index."""
+    frames = pd.concat([read_parquet(demo / f"results/frames/shard-{k}.parquet") for k in range(4)])
+    row = frames.set_index("sample_id").loc["man1_happy"]
+    cap = cv2.VideoCapture(str(demo_media / "single_face.mp4"))
+    decoded = [cap.read()[1] for _ in range(row["apex"] + 2)]
+    stored = decode_image(row["apex_jpeg"]).astype(float)
+    errors = [np.abs(stored - f.astype(float)).mean() for f in decoded]
+    assert int(np.argmin(errors)) == row["apex"] and errors[row["apex"]] < 2.0
+
+
+def test_metrics_follow_the_contract_and_match_the_predictions(demo):
+    metrics = pd.read_csv(demo / "results/metrics.csv", keep_default_na=False, na_values=[""])
+    assert list(metrics.columns) == METRIC_COLUMNS
+    assert set(metrics["classifier"]) == {"ferplus", "minixception"}
+    ferplus = metrics[metrics["classifier"] == "ferplus"]
+    assert ferplus["metric"].tolist() == ["unavailable"]
+    assert "emotion-ferplus-8.onnx" in ferplus["note"].iloc[0] and "resources/models" in ferplus["note"].iloc[0]
+
+    mini = metrics[(metrics["classifier"] == "minixception") & metrics["class"].isna()].set_index("metric")
+    samples = read_parquet(demo / "results/validated/samples.parquet").set_index("sample_id")
+    preds = pd.concat([read_parquet(demo / f"results/predictions/minixception/shard-{k}.parquet") for k in range(4)])
+    y_true = samples.loc[preds["sample_id"], "label_canonical"].tolist()
+    y_pred = [p if s == "ok" else NO_PREDICTION for p, s in zip(preds["pred_canonical"], preds["status"])]
+    assert mini.loc["accuracy", "value"] == pytest.approx(accuracy_score(y_true, y_pred))
+    assert mini.loc["coverage", "value"] == pytest.approx(11 / 12)
+    assert mini.loc["accuracy", "n"] == 12
+    assert preds.set_index("sample_id").loc["noface_clip", "status"] == "no_face"
+    meta = read_meta(demo / "results/predictions/minixception/shard-0.parquet")
+    assert meta["native_order"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    confusion = pd.read_csv(demo / "results/confusion/minixception.csv")
+    assert confusion.drop(columns="true").to_numpy().sum() == 12
+    assert (demo / "results/confusion/minixception.png").stat().st_size > 1000
+    summary = (demo / "results/summary.md").read_text()
+    assert "ferplus" in summary and "emotion-ferplus-8.onnx" in summary
+
+
+def _with_config(workdir, changes):
+    original = (workdir / "config/config.yaml").read_text()
+    edit_config(workdir, changes)
+    return original
+
+
+def test_changing_one_classifier_reruns_only_its_inference_and_aggregation(demo):
+    original = _with_config(demo, {"classifiers": {**_config(demo)["classifiers"],
+                                                   "minixception": {"kind": "minixception", "batch_size": 5}}})
+    try:
+        assert planned_jobs(demo) == {"infer": 4, "aggregate": 1, "all": 1}
+        targets = planned_job_targets(demo, "infer")
+        assert all("predictions/minixception/" in t for t in targets)
+    finally:
+        (demo / "config/config.yaml").write_text(original)
+
+
+def test_changing_one_row_reextracts_only_its_shard(demo):
+    table = demo / "config/demo/annotations.csv"
+    original = table.read_text()
+    table.write_text(original.replace("woman1_sad_1,woman1,WolfgangLanger_Pexels.mp4,14,41,57",
+                                      "woman1_sad_1,woman1,WolfgangLanger_Pexels.mp4,14,42,57"))
+    try:
+        jobs = planned_jobs(demo)
+        assert jobs == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 2, "aggregate": 1, "all": 1}
+        shard = shard_of("woman1_sad_1", 4)
+        assert planned_job_targets(demo, "extract") == [f"results/frames/shard-{shard}.parquet"]
+    finally:
+        table.write_text(original)
+
+
+def test_adding_a_classifier_runs_only_its_branch(demo):
+    original = _with_config(demo, {"classifiers": {**_config(demo)["classifiers"],
+                                                   "mini2": {"kind": "minixception", "batch_size": 8}}})
+    try:
+        assert planned_jobs(demo) == {"infer": 4, "aggregate": 1, "all": 1}
+        assert all("predictions/mini2/" in t for t in planned_job_targets(demo, "infer"))
+    finally:
+        (demo / "config/config.yaml").write_text(original)
+
+
+def test_bad_config_stops_with_one_line(demo):
+    proc = snakemake(demo, "--dry-run", "--config", "shards=many", check=False)
+    assert proc.returncode != 0
+    assert "apexbench: error: config: shards: 'many' is not of type 'integer'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_placing_the_missing_weights_picks_up_the_classifier(demo, tmp_path):
+    """Last: the FER+ weights appear (a model with FER+'s signature); the same command runs only FER+."""
+    weights = np.random.default_rng(0).normal(0, 1e-4, size=(4096, 8))
+    model = ferplus_like(tmp_path / "emotion-ferplus-8.onnx", weights)
+    shutil.copy(model, demo / "resources/models/emotion-ferplus-8.onnx")
+    assert planned_jobs(demo) == {"fetch_model": 1, "infer": 4, "aggregate": 1, "all": 1}
+    snakemake(demo, "--cores", "2")
+    metrics = pd.read_csv(demo / "results/metrics.csv", keep_default_na=False, na_values=[""])
+    ferplus = metrics[(metrics["classifier"] == "ferplus") & metrics["class"].isna()].set_index("metric")
+    assert "unavailable" not in ferplus.index
+    assert ferplus.loc["coverage", "value"] == pytest.approx(11 / 12)
+    assert planned_jobs(demo) == {}

@@ -1,0 +1,31 @@
+# Aggregation: every classifier's predictions -> metrics.csv, confusion matrices, run summary.
+
+
+rule aggregate:
+    input:
+        samples="results/validated/samples.parquet",
+        predictions=expand(
+            "results/predictions/{classifier}/shard-{shard}.parquet",
+            classifier=CLASSIFIERS,
+            shard=SHARDS,
+        ),
+        models=[model_status(m) for m in MODEL_KEYS],
+    output:
+        metrics="results/metrics.csv",
+        summary="results/summary.md",
+        provenance="results/provenance.json",
+        # One directory (a CSV and a PNG per classifier) keeps the output set fixed, so adding a
+        # classifier is seen as a params/input change of this job.
+        confusion=directory("results/confusion"),
+    params:
+        classifiers=list(CLASSIFIERS),
+        scheme=CFG["label_scheme"],
+        dataset=DATASET["name"],
+        config=CFG,
+    log:
+        "logs/aggregate.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/aggregate.py"

@@ -1,0 +1,53 @@
+# Configuration, the dataset's rows (read once, at DAG-build time) and their stable shards.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from apexbench.config import validate_config
+from apexbench.datasets import read_dataset
+from apexbench.datasets.base import shard_of
+from apexbench.demo import DEMO_FILES
+from apexbench.errors import ApexbenchError
+from apexbench.models import load_registry, status_is_stale
+from apexbench.workflow import fail
+
+
+try:
+    CFG = validate_config(config, source="config")
+    ROWS = read_dataset(CFG["dataset"], base_dir=".")
+    REGISTRY = load_registry(CFG["models"]["registry"])
+except ApexbenchError as err:
+    fail(err)
+
+DATASET = CFG["dataset"]
+N_SHARDS = CFG["shards"]
+SHARDS = list(range(N_SHARDS))
+CLASSIFIERS = CFG["classifiers"]
+MODELS_DIR = CFG["models"]["dir"]
+MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values()})
+for _name, _clf in CLASSIFIERS.items():
+    if _clf["model"] not in REGISTRY:
+        fail(f"config: classifiers.{_name}.model {_clf['model']!r} is not in {CFG['models']['registry']}")
+
+SHARD_ROWS = {k: [] for k in SHARDS}
+for _row in ROWS:
+    SHARD_ROWS[shard_of(_row.sample_id, N_SHARDS)].append(_row.to_dict())
+
+DEMO_MEDIA = [f"{DATASET['root']}/{name}" for name in DEMO_FILES] if DATASET["demo"] else []
+
+
+wildcard_constraints:
+    shard=r"\d+",
+    classifier="|".join(CLASSIFIERS),
+    model="|".join(REGISTRY),
+
+
+def shard_media(wildcards):
+    """Media files of one shard that exist (or that the demo rule builds): a changed file reruns its shard."""
+    paths = sorted({f"{DATASET['root']}/{r['source']}" for r in SHARD_ROWS[int(wildcards.shard)]})
+    return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]
+
+
+def model_status(model):
+    return f"{MODELS_DIR}/status/{model}.json"

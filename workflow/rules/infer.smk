@@ -1,0 +1,22 @@
+# Inference: one rule fanned out over classifier x shard, batched.
+
+
+rule infer:
+    input:
+        frames="results/frames/shard-{shard}.parquet",
+        model=lambda w: model_status(CLASSIFIERS[w.classifier]["model"]),
+    output:
+        "results/predictions/{classifier}/shard-{shard}.parquet",
+    params:
+        classifier=lambda w: CLASSIFIERS[w.classifier],
+        scheme=CFG["label_scheme"],
+    log:
+        "logs/infer/{classifier}/shard-{shard}.log",
+    benchmark:
+        "benchmarks/out/infer/{classifier}/shard-{shard}.tsv"
+    threads: lambda w: CLASSIFIERS[w.classifier]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/infer.py"

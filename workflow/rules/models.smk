@@ -1,0 +1,33 @@
+# Weight files from the model registry: local -> mirror -> download, sha256 enforced. A model that
+# cannot be resolved yields a status file saying so (never a failed run). A status file that no
+# longer matches the weight file (placed, replaced or removed since) is dropped at DAG-build time,
+# so the same command then reruns this rule and that classifier's inference, and nothing else.
+for _model in MODEL_KEYS:
+    if status_is_stale(model_status(_model), REGISTRY[_model], MODELS_DIR, CFG["models"]["mirror"]):
+        Path(model_status(_model)).unlink()
+
+
+rule fetch_model:
+    output:
+        model_status("{model}"),
+    params:
+        models=CFG["models"],
+    log:
+        "logs/fetch_model/{model}.log",
+    resources:
+        mem_mb=500,
+        runtime=30,
+    script:
+        "../scripts/fetch_model.py"
+
+
+rule fetch_models:
+    # Download every registry file up front (e.g. on a cluster's login node); always runs when asked.
+    params:
+        models=CFG["models"],
+        model_keys=sorted(REGISTRY),
+    log:
+        "logs/fetch_models.log",
+    localrule: True
+    script:
+        "../scripts/fetch_models.py"

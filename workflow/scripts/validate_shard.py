@@ -1,0 +1,13 @@
+from apexbench.labels import label_map_for
+from apexbench.datasets.base import RawRow
+from apexbench.tables import write_parquet
+from apexbench.validate import validate_rows
+from apexbench.workflow import script_log
+
+with script_log(snakemake) as log:
+    dataset = snakemake.params.dataset
+    rows = [RawRow(**r) for r in snakemake.params.rows]
+    samples, rejected = validate_rows(rows, dataset["root"], label_map_for(dataset), snakemake.params.n_shards)
+    write_parquet(samples, snakemake.output.samples)
+    write_parquet(rejected, snakemake.output.rejected)
+    print(f"shard {snakemake.wildcards.shard}: {len(samples)} accepted, {len(rejected)} rejected", file=log)
