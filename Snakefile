@@ -9,6 +9,14 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    shard=r"\d+",
+    classifier="|".join(CLASSIFIERS),
+    model="|".join(REGISTRY),
+
+
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/extract.smk"
@@ -27,3 +35,10 @@ rule all:
         "results/validated/summary.md",
         # Requested here so that a status file dropped as stale (weights placed since) is rebuilt.
         [model_status(m) for m in MODEL_KEYS],
+
+
+onsuccess:
+    print(
+        "apexbench: done. Summary: results/summary.md; metrics: results/metrics.csv; "
+        "validation report: results/validated/summary.md"
+    )

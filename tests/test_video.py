@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from apexbench.synthetic import decode_index, index_frame, write_index_video
+from apexbench.synthetic import decode_index, index_frame, write_index_video, write_vfr_index_video
 from apexbench.video import VideoError, probe_video, read_frames, read_image
 
 N_FRAMES = 300
@@ -60,6 +60,28 @@ def test_read_frames_returns_requested_indices(index_video):
     frames = read_frames(index_video, reversed(wanted))
     assert sorted(frames) == wanted
     assert {i: decode_index(f) for i, f in frames.items()} == {i: i for i in wanted}
+
+
+def test_read_frames_on_variable_frame_rate_video(tmp_path):
+    """OpenCV's own seeking goes wrong here; the packet timestamps must catch it."""
+    path = write_vfr_index_video(tmp_path / "vfr.mp4", N_FRAMES)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(30)
+    wanted = spread_indices(N_FRAMES, 30)
+    frames = read_frames(path, wanted)
+    assert {i: decode_index(f) for i, f in frames.items()} == {i: i for i in wanted}
+    for index in (2, 150, 298):  # one frame per call: no decoding forward from a previous index
+        assert decode_index(read_frames(path, [index])[index]) == index
+    assert probe_video(path).frame_count == N_FRAMES
+
+
+def test_vfr_video_timestamps_vary(tmp_path):
+    path = write_vfr_index_video(tmp_path / "vfr.mp4", 10, fps=25)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    times = []
+    while cap.grab():
+        times.append(round(cap.get(cv2.CAP_PROP_POS_MSEC)))
+    assert times == [0, 20, 40, 60, 80, 100, 160, 220, 280, 340]
 
 
 def test_probe_counts_decodable_frames_of_truncated_avi(tmp_path):

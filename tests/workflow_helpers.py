@@ -14,7 +14,7 @@ import yaml
 
 from conftest import REPO
 
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles", "resources/models/registry.yaml")
+WORKFLOW_FILES = ("Snakefile", "src", "workflow", "config", "profiles", "resources/models/registry.yaml")
 
 
 def make_workdir(root: Path, config_changes: dict | None = None) -> Path:

@@ -9,6 +9,7 @@ left out of the scheme's metrics and counted in the summary.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import pandas as pd  # noqa: E402
 
 from .labels import NO_PREDICTION, SCHEMES  # noqa: E402
 from .metrics import METRIC_COLUMNS, confusion_table, metrics_rows, unavailable_rows  # noqa: E402
-from .tables import read_meta, read_parquet  # noqa: E402
+from .provenance import provenance  # noqa: E402
+from .tables import read_meta, read_parquet, write_csv, write_text  # noqa: E402
 
 
 @dataclass
@@ -125,3 +127,28 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
     lines += ["", "Full numbers: `results/metrics.csv`; confusion matrices: `results/confusion/`; "
               "validation report: `results/validated/summary.md`.", ""]
     return "\n".join(lines)
+
+
+def aggregate_run(samples_path: str | Path, predictions: dict[str, list[str]], scheme: str, dataset: str,
+                  model_records: list[dict], config: dict, out: dict[str, str | Path], log) -> list[ClassifierResult]:
+    """The whole aggregate stage: evaluate every classifier and write all its outputs.
+
+    ``predictions`` maps classifier name -> its shard files; ``out`` names the ``metrics``,
+    ``summary``, ``provenance`` files and the ``confusion`` directory.
+    """
+    samples = read_parquet(samples_path)
+    confusion_dir = Path(out["confusion"])
+    confusion_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name, paths in predictions.items():
+        frame, meta, unavailable = load_predictions(paths)
+        result = evaluate_classifier(name, samples, frame, scheme, meta, unavailable)
+        write_csv(result.confusion.reset_index(), confusion_dir / f"{name}.csv")
+        title = f"{name} ({scheme})" + (": unavailable" if unavailable else "")
+        plot_confusion(result.confusion, title, confusion_dir / f"{name}.png")
+        results.append(result)
+        print(f"[aggregate] {name}: {'unavailable' if unavailable else f'{len(frame)} predictions'}", file=log)
+    write_csv(metrics_table(results), out["metrics"])
+    write_text(summary_markdown(results, samples, scheme, dataset), out["summary"])
+    write_text(json.dumps(provenance(config, model_records), indent=2, sort_keys=True) + "\n", out["provenance"])
+    return results

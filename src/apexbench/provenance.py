@@ -7,7 +7,9 @@ import json
 import platform
 from importlib import metadata
 
-PACKAGES = ("apexbench", "snakemake", "numpy", "pandas", "pyarrow", "scikit-learn", "onnxruntime",
+from . import __version__
+
+PACKAGES = ("snakemake", "numpy", "pandas", "pyarrow", "scikit-learn", "onnxruntime",
             "opencv-contrib-python-headless", "mediapipe", "ai-edge-litert")
 
 
@@ -27,6 +29,7 @@ def package_versions() -> dict[str, str | None]:
 
 def provenance(config: dict, models: list[dict]) -> dict:
     return {
+        "apexbench": __version__,
         "config_sha256": config_hash(config),
         "models": {m["key"]: {"file": m["file"], "sha256": m["sha256"], "available": m["available"],
                               "license": m["license"]} for m in models},

@@ -98,27 +98,31 @@ class _Timeline:
         return abs(ms - self.times[index]) < half_gap
 
 
-def _open_capture(path: Path, demux_only: bool = False) -> cv2.VideoCapture:
+def _open_capture(path: Path) -> cv2.VideoCapture:
     if not path.is_file():
         raise VideoError("unreadable", f"{path}: no such file")
-    params = [cv2.CAP_PROP_FORMAT, -1] if demux_only else []
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, params)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         raise VideoError("unreadable", f"{path}: cannot open as a video (empty, truncated or not a video)")
     return cap
 
 
-def _packet_timeline(path: Path, first_ms: float, upto: int | None) -> _Timeline:
+def _packet_timeline(path: Path, first_ms: float, upto: int | None) -> _Timeline | None:
     """Frame times from demuxing (not decoding) enough packets to cover frame ``upto`` (None: all)."""
-    cap = _open_capture(path, demux_only=True)
-    packet_ms, complete = [], False
-    while upto is None or len(packet_ms) < upto + 2 + REORDER_MARGIN:
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])
+    if not cap.isOpened():
+        return None
+    found: set[float] = set()
+    complete = False
+    while upto is None or len(found) < upto + 2 + REORDER_MARGIN:
         if not cap.grab():
             complete = True
             break
-        packet_ms.append(cap.get(cv2.CAP_PROP_POS_MSEC))
+        ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+        if ms >= first_ms:  # earlier packets are pre-roll the decoder drops
+            found.add(ms)
     cap.release()
-    times = sorted({ms for ms in packet_ms if ms >= first_ms})
+    times = sorted(found)
     return _Timeline(tuple(times if complete else times[:-REORDER_MARGIN]), complete)
 
 
@@ -174,8 +178,9 @@ class _Reader:
         if len(self._head) < 2:
             return None
         timeline = _packet_timeline(self.path, self._head[0][1], upto)
-        head_ok = all(timeline.matches(i, ms) for i, (_, ms) in self._head.items())
-        return timeline if head_ok else None
+        if timeline is None or not all(timeline.matches(i, ms) for i, (_, ms) in self._head.items()):
+            return None
+        return timeline
 
     def frame(self, index: int) -> np.ndarray:
         """The frame with this index (>= 0); cheapest when indices come in increasing order."""

@@ -22,6 +22,8 @@ rule aggregate:
         scheme=CFG["label_scheme"],
         dataset=DATASET["name"],
         config=CFG,
+    conda:
+        "../envs/apexbench.yaml"
     log:
         "logs/aggregate.log",
     resources:

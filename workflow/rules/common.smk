@@ -2,6 +2,7 @@
 import sys
 from pathlib import Path
 
+# The package lives in src/; scripts find it through workflow/scripts/_apexbench_path.py.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from apexbench.config import validate_config
@@ -28,24 +29,24 @@ MODELS_DIR = CFG["models"]["dir"]
 MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values()})
 for _name, _clf in CLASSIFIERS.items():
     if _clf["model"] not in REGISTRY:
-        fail(f"config: classifiers.{_name}.model {_clf['model']!r} is not in {CFG['models']['registry']}")
+        fail(
+            f"config: classifiers.{_name}.model {_clf['model']!r} is not in {CFG['models']['registry']}"
+        )
 
 SHARD_ROWS = {k: [] for k in SHARDS}
 for _row in ROWS:
     SHARD_ROWS[shard_of(_row.sample_id, N_SHARDS)].append(_row.to_dict())
 
-DEMO_MEDIA = [f"{DATASET['root']}/{name}" for name in DEMO_FILES] if DATASET["demo"] else []
-
-
-wildcard_constraints:
-    shard=r"\d+",
-    classifier="|".join(CLASSIFIERS),
-    model="|".join(REGISTRY),
+DEMO_MEDIA = (
+    [f"{DATASET['root']}/{name}" for name in DEMO_FILES] if DATASET["demo"] else []
+)
 
 
 def shard_media(wildcards):
-    """Media files of one shard that exist (or that the demo rule builds): a changed file reruns its shard."""
-    paths = sorted({f"{DATASET['root']}/{r['source']}" for r in SHARD_ROWS[int(wildcards.shard)]})
+    """Media files of one shard that exist or that demo_media builds; a changed file reruns its shard."""
+    paths = sorted(
+        {f"{DATASET['root']}/{r['source']}" for r in SHARD_ROWS[int(wildcards.shard)]}
+    )
     return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]
 
 

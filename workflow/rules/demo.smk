@@ -6,6 +6,8 @@ if DATASET["demo"]:
     rule demo_media:
         output:
             DEMO_MEDIA,
+        conda:
+            "../envs/apexbench.yaml"
         log:
             "logs/demo_media.log",
         resources:

@@ -10,6 +10,8 @@ rule extract:
     params:
         root=DATASET["root"],
         faces=CFG["faces"],
+    conda:
+        "../envs/apexbench.yaml"
     log:
         "logs/extract/shard-{shard}.log",
     benchmark:

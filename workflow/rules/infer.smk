@@ -10,6 +10,8 @@ rule infer:
     params:
         classifier=lambda w: CLASSIFIERS[w.classifier],
         scheme=CFG["label_scheme"],
+    conda:
+        "../envs/apexbench.yaml"
     log:
         "logs/infer/{classifier}/shard-{shard}.log",
     benchmark:

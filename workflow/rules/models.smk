@@ -3,7 +3,9 @@
 # longer matches the weight file (placed, replaced or removed since) is dropped at DAG-build time,
 # so the same command then reruns this rule and that classifier's inference, and nothing else.
 for _model in MODEL_KEYS:
-    if status_is_stale(model_status(_model), REGISTRY[_model], MODELS_DIR, CFG["models"]["mirror"]):
+    if status_is_stale(
+        model_status(_model), REGISTRY[_model], MODELS_DIR, CFG["models"]["mirror"]
+    ):
         Path(model_status(_model)).unlink()
 
 
@@ -12,6 +14,8 @@ rule fetch_model:
         model_status("{model}"),
     params:
         models=CFG["models"],
+    conda:
+        "../envs/apexbench.yaml"
     log:
         "logs/fetch_model/{model}.log",
     resources:
@@ -26,6 +30,8 @@ rule fetch_models:
     params:
         models=CFG["models"],
         model_keys=sorted(REGISTRY),
+    conda:
+        "../envs/apexbench.yaml"
     log:
         "logs/fetch_models.log",
     localrule: True

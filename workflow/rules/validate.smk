@@ -12,6 +12,8 @@ rule validate_shard:
         rows=lambda w: SHARD_ROWS[int(w.shard)],
         dataset=DATASET,
         n_shards=N_SHARDS,
+    conda:
+        "../envs/apexbench.yaml"
     log:
         "logs/validate/shard-{shard}.log",
     resources:
@@ -31,6 +33,8 @@ rule validate:
         summary=report("results/validated/summary.md", category="Dataset"),
     params:
         dataset=DATASET["name"],
+    conda:
+        "../envs/apexbench.yaml"
     log:
         "logs/validate/gather.log",
     resources:

@@ -1,3 +1,4 @@
+import _apexbench_path  # noqa: F401  (src/ on sys.path)
 from pathlib import Path
 
 from apexbench.demo import build_demo_media

@@ -1,3 +1,4 @@
+import _apexbench_path  # noqa: F401  (src/ on sys.path)
 from apexbench.extract import extract_samples
 from apexbench.tables import read_parquet, write_parquet
 from apexbench.workflow import script_log

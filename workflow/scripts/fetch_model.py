@@ -1,3 +1,4 @@
+import _apexbench_path  # noqa: F401  (src/ on sys.path)
 import json
 
 from apexbench.models import model_status_record

@@ -1,3 +1,4 @@
+import _apexbench_path  # noqa: F401  (src/ on sys.path)
 from apexbench.models import model_status_record
 from apexbench.workflow import script_log
 

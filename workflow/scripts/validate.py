@@ -1,3 +1,4 @@
+import _apexbench_path  # noqa: F401  (src/ on sys.path)
 import pandas as pd
 
 from apexbench.tables import read_parquet, write_csv, write_parquet, write_text

@@ -1,3 +1,4 @@
+import _apexbench_path  # noqa: F401  (src/ on sys.path)
 from apexbench.labels import label_map_for
 from apexbench.datasets.base import RawRow
 from apexbench.tables import write_parquet
