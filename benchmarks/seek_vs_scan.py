@@ -108,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     seek = sum(t.seek_s for t in timings)
     scan = sum(t.scan_s for t in timings)
     mismatches = [t.video for t in timings if not t.identical]
-    print(f"seek: {seek:.2f} s, scan: {scan:.2f} s, ratio {scan / seek:.1f}x "
-          f"({len(timings)} videos of {args.frames} frames at {args.size[0]}x{args.size[1]}; "
-          f"identical frames: {not mismatches})")
+    print(
+        f"seek: {seek:.2f} s, scan: {scan:.2f} s, ratio {scan / seek:.1f}x "
+        f"({len(timings)} videos of {args.frames} frames at {args.size[0]}x{args.size[1]}; "
+        f"identical frames: {not mismatches})"
+    )
     if args.out:
         write_csv(args.out, timings)
     if mismatches:

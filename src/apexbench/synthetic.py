@@ -46,7 +46,7 @@ def index_frame(index: int, size: tuple[int, int] = (160, 120)) -> np.ndarray:
             frame[y0:y1, x0:x1] = 255
     bar_w = max(2, width // 16)
     bar_x = index * bar_w % max(1, width - bar_w)
-    frame[int(height * CODE_HEIGHT) + 2:, bar_x:bar_x + bar_w] = 255
+    frame[int(height * CODE_HEIGHT) + 2 :, bar_x : bar_x + bar_w] = 255
     return frame
 
 
@@ -57,7 +57,7 @@ def decode_index(frame: np.ndarray) -> int:
     index = 0
     for x0, y0, x1, y1 in _cells(width, height):
         qx, qy = (x1 - x0) // 4, (y1 - y0) // 4
-        centre = gray[y0 + qy:y1 - qy, x0 + qx:x1 - qx]
+        centre = gray[y0 + qy : y1 - qy, x0 + qx : x1 - qx]
         index = index << 1 | int(centre.mean() > 127)
     return index
 
@@ -108,7 +108,7 @@ def _halve_then_stretch(mp4: bytes) -> bytes:
     *parents, stts = _box_chain(data, STTS_PATH)
     if _box_chain(data, (b"mdat",))[0] > parents[0]:
         raise ValueError("moov precedes mdat: resizing it would move the sample data")
-    old_size, = struct.unpack_from(">I", data, stts)
+    (old_size,) = struct.unpack_from(">I", data, stts)
     entries, count, delta = struct.unpack_from(">III", data, stts + 12)
     if entries != 1:
         raise ValueError(f"expected a constant frame rate stts box, found {entries} entries")
@@ -117,7 +117,7 @@ def _halve_then_stretch(mp4: bytes) -> bytes:
     table = [entry for entry in table if entry[0]]
     new = struct.pack(">I4sII", 16 + 8 * len(table), b"stts", 0, len(table))
     new += b"".join(struct.pack(">II", *entry) for entry in table)
-    data[stts:stts + old_size] = new
+    data[stts : stts + old_size] = new
     for pos in parents:
         struct.pack_into(">I", data, pos, struct.unpack_from(">I", data, pos)[0] + len(new) - old_size)
     return bytes(data)

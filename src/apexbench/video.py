@@ -29,6 +29,8 @@ Verifying a seek, and what did not work:
   for ``no_face.mp4`` it is 23.67 fps while the frames are 1/24 s apart, so right seeks fail.
 * A constant clock measured from the first two decoded frames caught every error on the files
   with a constant rate, but VFR fools it: with the one dropped frame it accepted 222 wrong frames.
+* Seeking by time instead (``CAP_PROP_POS_MSEC`` set to the frame's own timestamp) is no cure:
+  176 of 300 frames wrong on the ffmpeg-made VFR mp4.
 * What is used: the presentation time of every frame, read by *demuxing* the packets without
   decoding them (a second capture opened with ``CAP_PROP_FORMAT=-1``; 8 ms instead of 300 ms for
   the 472 frames of ``WolfgangLanger_Pexels.mp4``). Sorted, deduplicated, and without packets
