@@ -19,21 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DatasetError
+from ..labels import CANONICAL
 from .base import RawRow
 from .cmed_csv import is_integer_text, read_records, row_dict
 
-VOTE_COLUMNS: tuple[str, ...] = (
-    "neutral",
-    "happiness",
-    "surprise",
-    "sadness",
-    "anger",
-    "disgust",
-    "fear",
-    "contempt",
-    "unknown",
-    "NF",
-)
+VOTE_COLUMNS: tuple[str, ...] = (*CANONICAL, "unknown", "NF")  # FER+ order = canonical order
 EXCLUDED: frozenset[str] = frozenset({"unknown", "NF"})
 COLUMNS: tuple[str, ...] = ("image", "face_box", *VOTE_COLUMNS)
 
