@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import pandas as pd
 
 from apexbench.datasets import read_dataset
@@ -19,6 +20,7 @@ def _dataset(tmp_path, body: str):
     (media / "empty.mp4").write_bytes(b"")
     (media / "notes.mp4").write_text("this is not a video\n")
     (media / "broken.mp4").write_bytes((media / "clip.mp4").read_bytes()[:1024])
+    cv2.VideoWriter(str(media / "zero.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48)).release()
     table = tmp_path / "annotations.csv"
     table.write_text(HEADER + body)
     rows = read_dataset({"format": "cmed_csv", "root": str(media), "table": str(table)})
@@ -39,6 +41,7 @@ def test_each_rejection_reason_from_a_crafted_row(tmp_path):
         "empty,s1,empty.mp4,0,0,0,Happy\n"
         "text,s1,notes.mp4,0,0,0,Happy\n"
         "truncated,s1,broken.mp4,0,0,0,Happy\n"
+        "zero_frames,s1,zero.avi,0,0,0,Happy\n"
         "late_apex,s1,clip.mp4,2,30,31,Happy\n"
     )
     samples, rejected = _dataset(tmp_path, body)
@@ -56,9 +59,10 @@ def test_each_rejection_reason_from_a_crafted_row(tmp_path):
         "empty@11": "unreadable",
         "text@12": "unreadable",
         "truncated@13": "unreadable",
-        "late_apex@14": "index_out_of_range",
+        "zero_frames@14": "no_frames",
+        "late_apex@15": "index_out_of_range",
     }
-    assert set(rejected["reason"]) <= set(REASONS)
+    assert set(rejected["reason"]) == set(REASONS)  # every reason code is produced
     assert all("\n" not in m and m for m in rejected["message"])
     late = rejected.set_index("sample_id").loc["late_apex", "message"]
     assert "apex 30" in late and "30 frames" in late
