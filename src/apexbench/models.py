@@ -238,7 +238,7 @@ def fix_hint(entry: ModelEntry, models_dir: str | os.PathLike, mirror: str | os.
     else:
         how = f"download it from {entry.urls[0]}"
     sha = f"sha256 {entry.sha256}" if entry.sha256 else "sha256 not pinned (recorded on first download)"
-    return f"put {entry.file} at {Path(models_dir) / entry.file} or in {where}; {how}; {sha}"
+    return f"put {Path(entry.file).name} at {Path(models_dir) / entry.file} or in {where}; {how}; {sha}"
 
 
 def resolve(
@@ -391,7 +391,9 @@ def _gdown(url: str, entry: ModelEntry, progress: Progress, dest: Path) -> None:
     progress(f"{entry.file}: gdown {url}")
     try:
         out = gdown.download(url=url, output=str(dest), quiet=True)
-    except Exception as exc:  # noqa: BLE001 - gdown raises many types (requests, FileURLRetrievalError, ...)
+    except requests.RequestException as exc:
+        raise _FetchFailed(type(exc).__name__) from exc
+    except Exception as exc:  # noqa: BLE001 - gdown's own errors (FileURLRetrievalError: quota, permission)
         raise _FetchFailed(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from exc
     if out is None or not dest.is_file() or dest.stat().st_size == 0:
         raise _FetchFailed("gdown produced no file")
