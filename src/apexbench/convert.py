@@ -233,7 +233,7 @@ def sample_crops(frame_paths: Sequence[str | os.PathLike], limit: int) -> list[n
 
 
 def converted_record(key: str, checkpoint_status: dict, frame_paths: Sequence[str | os.PathLike],
-                     onnx_path: str | os.PathLike, max_crops: int = 16) -> dict:
+                     onnx_path: str | os.PathLike, max_crops: int = 16, threads: int | None = None) -> dict:
     """Convert the resolved checkpoint to ONNX and describe the outcome like a model status record.
 
     Unavailable (a normal outcome, with a one-line fix in ``message``): the checkpoint is not
@@ -250,6 +250,10 @@ def converted_record(key: str, checkpoint_status: dict, frame_paths: Sequence[st
         record.update(message=f"{key}: converting {checkpoint_status['path']} to ONNX needs torch: {TORCH_FIX}",
                       reason="no_torch")
         return record
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     crops = sample_crops(frame_paths, max_crops)
     figures = convert_libreface(checkpoint_status["path"], onnx_path, crops)
     stat = Path(onnx_path).stat()

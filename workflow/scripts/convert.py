@@ -8,6 +8,6 @@ from apexbench.workflow import script_log
 with script_log(snakemake) as log:
     status = json.loads(open(snakemake.input.checkpoint).read())
     record = converted_record(snakemake.wildcards.model, status, snakemake.input.frames,
-                              snakemake.params.onnx, snakemake.params.max_crops)
+                              snakemake.params.onnx, snakemake.params.max_crops, threads=snakemake.threads)
     print(json.dumps(record), file=log)
     write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", snakemake.output[0])

@@ -108,9 +108,14 @@ class DeepFaceNative(Classifier):
         if self.detector not in NATIVE_DETECTORS:
             raise ConfigError(f"deepface_native: detector {self.detector!r} needs weights from the internet; "
                               f"choose one of {NATIVE_DETECTORS}")
-        # Sets DEEPFACE_HOME and checks the file loads. DeepFace.analyze then builds its own emotion
-        # model from the same file on first use and caches it for the rest of the process.
+        # Sets DEEPFACE_HOME and checks the file loads. DeepFace.analyze builds its emotion model and
+        # detector on first use and caches them for the process: build them now, so the latency of
+        # the first frame does not include loading them.
         load_emotion_client(self.weights)
+        from deepface.modules import modeling
+
+        modeling.build_model(task="facial_attribute", model_name="Emotion")
+        modeling.build_model(task="face_detector", model_name=self.detector)
 
     def preprocess(self, crops):
         return list(crops)
