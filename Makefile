@@ -15,7 +15,7 @@ test: $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt requirements-convert.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt

@@ -21,6 +21,7 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/convert.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/aggregate.smk"
 
@@ -35,6 +36,7 @@ rule all:
         "results/validated/summary.md",
         # Requested here so that a status file dropped as stale (weights placed since) is rebuilt.
         [model_status(m) for m in MODEL_KEYS],
+        [converted_status(m) for m in CONVERTED_KEYS],
 
 
 onsuccess:

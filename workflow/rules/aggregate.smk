@@ -10,6 +10,7 @@ rule aggregate:
             shard=SHARDS,
         ),
         models=[model_status(m) for m in MODEL_KEYS],
+        converted=[converted_status(m) for m in CONVERTED_KEYS],
     output:
         metrics="results/metrics.csv",
         summary="results/summary.md",

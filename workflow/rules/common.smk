@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from apexbench.config import validate_config
+from apexbench.convert import converted_is_stale
 from apexbench.datasets import read_dataset
 from apexbench.datasets.base import shard_of
 from apexbench.demo import DEMO_FILES
@@ -52,3 +53,22 @@ def shard_media(wildcards):
 
 def model_status(model):
     return f"{MODELS_DIR}/status/{model}.json"
+
+
+# Kinds whose registry file is converted before use (checkpoint -> ONNX by rule convert).
+CONVERTED_KINDS = {"libreface"}
+CONVERTED_KEYS = sorted(
+    {c["model"] for c in CLASSIFIERS.values() if c["kind"] in CONVERTED_KINDS}
+)
+
+
+def converted_status(model):
+    return f"{MODELS_DIR}/converted/{model}.json"
+
+
+def classifier_model(name):
+    """The record infer reads for a classifier: its model's status, or its conversion's."""
+    clf = CLASSIFIERS[name]
+    if clf["kind"] in CONVERTED_KINDS:
+        return converted_status(clf["model"])
+    return model_status(clf["model"])

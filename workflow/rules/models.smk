@@ -7,6 +7,9 @@ for _model in MODEL_KEYS:
         model_status(_model), REGISTRY[_model], MODELS_DIR, CFG["models"]["mirror"]
     ):
         Path(model_status(_model)).unlink()
+for _model in CONVERTED_KEYS:
+    if converted_is_stale(converted_status(_model)):
+        Path(converted_status(_model)).unlink()
 
 
 rule fetch_model:

@@ -16,14 +16,22 @@ class Classifier(ABC):
 
     Subclasses declare ``kind``, ``native_order`` (the model's output order, as published) and
     implement ``preprocess`` (crops -> model input) and ``forward`` (model input -> probabilities).
+
+    ``input_column`` names the frame-shard column a classifier reads: ``face_crop`` (the shared
+    crops) or ``apex_jpeg`` (the full APEX frame, for classifiers that detect faces themselves,
+    ``own_detector``). A row of NaN scores means the classifier found no face in that image.
+    ``options`` are the classifier's extra config keys (e.g. ``detector``).
     """
 
     kind: str
     native_order: tuple[str, ...]
+    input_column = "face_crop"
+    own_detector = False
 
-    def __init__(self, weights: str | Path, threads: int = 1):
+    def __init__(self, weights: str | Path, threads: int = 1, **options):
         self.weights = Path(weights)
         self.threads = threads
+        self.options = options
 
     @abstractmethod
     def preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray: ...

@@ -20,8 +20,8 @@ class FerPlus(Classifier):
     native_order = FERPLUS_ORDER
     input_size = 64
 
-    def __init__(self, weights, threads: int = 1):
-        super().__init__(weights, threads)
+    def __init__(self, weights, threads: int = 1, **options):
+        super().__init__(weights, threads, **options)
         cv2.setNumThreads(threads)
         self._net = cv2.dnn.readNetFromONNX(str(self.weights))
         self._batched = True

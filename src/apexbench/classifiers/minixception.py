@@ -19,8 +19,8 @@ class MiniXception(Classifier):
     native_order = FER2013_ORDER
     input_size = 64
 
-    def __init__(self, weights, threads: int = 1):
-        super().__init__(weights, threads)
+    def __init__(self, weights, threads: int = 1, **options):
+        super().__init__(weights, threads, **options)
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_path=str(self.weights), num_threads=threads)
