@@ -53,10 +53,12 @@ def validate_config(config: dict[str, Any], source: str = "config", schema: dict
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(f"{source}: {first}{more}")
     fmt = instance["dataset"]["format"]
-    if fmt in ("cmed_csv", "ferplus") and "table" not in instance["dataset"]:
+    if fmt not in ("image_folder",) and "table" not in instance["dataset"]:
         raise ConfigError(f"{source}: dataset.table is required for format {fmt}; set it to the annotation file")
     for name, clf in instance["classifiers"].items():
         if not name.replace("_", "").isalnum():
             raise ConfigError(f"{source}: classifier name {name!r} may only contain letters, digits and _")
-        clf.setdefault("model", clf["kind"])
+        # Trained baselines: siamese embeds with the mini-Xception; flow and landmarks need no weights.
+        default_model = {"flow": None, "landmarks": None, "siamese": "minixception"}.get(clf["kind"], clf["kind"])
+        clf.setdefault("model", default_model)
     return instance
