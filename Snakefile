@@ -22,6 +22,7 @@ include: "workflow/rules/validate.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/infer.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 
 

@@ -116,8 +116,12 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
     if outside:
         lines += [f"{outside} sample(s) with a label outside the scheme are left out of its metrics.", ""]
     lines += ["| Classifier | Accuracy | UAR | UF1 | Coverage | Latency (ms/face) |", "|---|---:|---:|---:|---:|---:|"]
-    unavailable = []
+    unavailable, not_applicable = [], []
     for r in results:
+        if r.unavailable and r.unavailable.startswith("not applicable"):
+            lines.append(f"| {r.name} | not applicable | | | | |")
+            not_applicable.append(f"- **{r.name}**: {r.unavailable}")
+            continue
         if r.unavailable:
             lines.append(f"| {r.name} | unavailable | | | | |")
             unavailable.append(f"- **{r.name}**: {r.unavailable}")
@@ -130,6 +134,8 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
     if unavailable:
         lines += ["", "## Unavailable classifiers", "", *unavailable,
                   "", "Place the file as described and run the same command again; only that classifier runs."]
+    if not_applicable:
+        lines += ["", "## Not applicable to this dataset", "", *not_applicable]
     lines += ["", "Full numbers: `results/metrics.csv`; confusion matrices: `results/confusion/`; "
               "validation report: `results/validated/summary.md`.", ""]
     return "\n".join(lines)
