@@ -134,6 +134,19 @@ def test_train_predictions_statuses_and_folds():
     assert set(ok["pred_canonical"]) <= set(CLASSES) and all(len(s) == 3 for s in ok["scores"])
 
 
+def test_mixed_feature_lengths_keep_the_common_part():
+    X, y, groups = synthetic(n_subjects=4, per_subject=9, n_features=12)
+    samples = pd.DataFrame({"sample_id": [f"x{i}" for i in range(len(y))], "subject": groups,
+                            "label_canonical": [{"negative": "disgust", "positive": "happiness"}.get(c, c) for c in y]})
+    # Half the samples carry 4 extra values (e.g. a displacement only clips have).
+    feats = [list(r) + ([1.0] * 4 if i % 2 else []) for i, r in enumerate(X)]
+    features = pd.DataFrame({"sample_id": samples["sample_id"], "status": "ok", "features": feats})
+    mixed = train_predictions(samples, features, "siamese", "megc3", "loso", 5, 0)
+    plain = train_predictions(samples, features.assign(features=[list(r) for r in X]), "siamese", "megc3",
+                              "loso", 5, 0)
+    assert mixed["scores"].tolist() == plain["scores"].tolist()
+
+
 def test_not_applicable_without_onsets():
     frames = pd.DataFrame({"sample_id": ["a", "b"], "face_status": ["ok", "ok"],
                            "face_crop": [cv2.imencode(".png", texture(48))[1].tobytes()] * 2,

@@ -67,3 +67,18 @@ def test_aggregate_maps_true_labels_to_the_scheme_and_adds_fold_rows():
     assert overall.loc["accuracy", "n"] == 3 and overall.loc["accuracy", "value"] == pytest.approx(1 / 3)
     assert overall.loc["fold_accuracy_mean", "value"] == pytest.approx(0.5)  # s1: 1/1, s2: 0/1
     assert result.confusion.loc["negative", "negative"] == 1 and result.confusion.loc["positive", "negative"] == 1
+
+
+def test_new_example_configs_validate():
+    from pathlib import Path
+
+    import yaml
+
+    from apexbench.config import validate_config
+
+    for name in ("casme2.yaml", "ckplus48_baselines.yaml"):
+        path = Path(__file__).resolve().parents[1] / "config" / "examples" / name
+        cfg = validate_config(yaml.safe_load(path.read_text()), source=name)
+        assert cfg["evaluation"] == {"protocol": "loso", "folds": 5, "seed": 0}
+        assert cfg["classifiers"]["siamese"]["model"] == "minixception"
+        assert cfg["classifiers"]["flow"]["model"] is None

@@ -290,7 +290,13 @@ def train_predictions(samples: pd.DataFrame, features: pd.DataFrame, kind: str, 
         out.loc[use, "status"] = "error:too_few_subjects"
         use = use[:0]
     if len(use):
-        X = np.stack([np.asarray(table["features"].iloc[i]) for i in use])
+        vectors = [np.asarray(table["features"].iloc[i]) for i in use]
+        width = min(len(v) for v in vectors)
+        if any(len(v) != width for v in vectors):
+            # landmarks on a dataset mixing clips and stills: the APEX - onset displacement exists for
+            # clips only, so every sample keeps the part all have (the APEX shape).
+            print(f"[train] {kind}: feature lengths differ; using the first {width} of each", file=log)
+        X = np.stack([v[:width] for v in vectors])
         scores, pred, folds, latency = out_of_fold(X, table["target"].iloc[use].tolist(),
                                                    table["subject"].astype(str).iloc[use].tolist(),
                                                    kind, classes, protocol, k, seed, log)
