@@ -23,6 +23,7 @@ include: "workflow/rules/extract.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/convert.smk"
 include: "workflow/rules/infer.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 
 

@@ -3,8 +3,10 @@
 Predictions are joined to the validated sample table by ``sample_id``; the true label is the
 sample's canonical label, the prediction its ``pred_canonical`` when the status is ``ok`` and
 ``labels.NO_PREDICTION`` otherwise, so every failure counts as wrong in the headline numbers.
-Samples whose canonical label lies outside the scheme (e.g. contempt under ``canonical7``) are
-left out of the scheme's metrics and counted in the summary.
+The true label is mapped to the scheme's class (``labels.scheme_label``); samples whose label the
+scheme excludes (e.g. contempt under ``canonical7``, others under ``megc3``) are left out of the
+scheme's metrics and counted in the summary. Predictions of trained baselines carry a ``fold``
+column; their per-fold accuracy spread is added (``metrics.fold_rows``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .labels import NO_PREDICTION, SCHEMES  # noqa: E402
-from .metrics import METRIC_COLUMNS, confusion_table, metrics_rows, unavailable_rows  # noqa: E402
+from .labels import NO_PREDICTION, SCHEMES, scheme_label  # noqa: E402
+from .metrics import METRIC_COLUMNS, confusion_table, fold_rows, metrics_rows, unavailable_rows  # noqa: E402
 from .provenance import provenance  # noqa: E402
 from .tables import read_meta, read_parquet, write_csv, write_text  # noqa: E402
 
@@ -49,7 +51,8 @@ def load_predictions(paths: list[str | Path]) -> tuple[pd.DataFrame, dict, str |
 def evaluate_classifier(name: str, samples: pd.DataFrame, predictions: pd.DataFrame, scheme: str,
                         meta: dict, unavailable: str | None) -> ClassifierResult:
     classes = list(SCHEMES[scheme])
-    in_scheme = samples[samples["label_canonical"].isin(classes)]
+    samples = samples.assign(label_canonical=[scheme_label(x, scheme) for x in samples["label_canonical"]])
+    in_scheme = samples[samples["label_canonical"].notna()]
     if unavailable:
         return ClassifierResult(name, unavailable_rows(name, scheme, unavailable, len(in_scheme)),
                                 confusion=confusion_table([], [], classes), unavailable=unavailable, meta=meta)
@@ -66,9 +69,12 @@ def evaluate_classifier(name: str, samples: pd.DataFrame, predictions: pd.DataFr
         "status": joined["status"],
         "latency_ms": joined["latency_ms"].astype(float),
     })
+    rows = metrics_rows(frame, name, scheme, classes)
+    if "fold" in joined.columns:
+        rows = pd.concat([rows, fold_rows(frame.assign(fold=joined["fold"]), name, scheme)], ignore_index=True)
     return ClassifierResult(
         name,
-        metrics_rows(frame, name, scheme, classes),
+        rows,
         confusion=confusion_table(frame["label"], frame["pred"], classes),
         meta=meta,
     )
@@ -104,14 +110,18 @@ def plot_confusion(confusion: pd.DataFrame, title: str, path: str | Path) -> Non
 
 def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, scheme: str, dataset: str) -> str:
     classes = SCHEMES[scheme]
-    outside = int((~samples["label_canonical"].isin(classes)).sum())
+    outside = sum(scheme_label(x, scheme) is None for x in samples["label_canonical"])
     lines = [f"# Benchmark summary: {dataset}", "",
              f"{len(samples)} validated samples, scheme `{scheme}` ({', '.join(classes)}).", ""]
     if outside:
         lines += [f"{outside} sample(s) with a label outside the scheme are left out of its metrics.", ""]
     lines += ["| Classifier | Accuracy | UAR | UF1 | Coverage | Latency (ms/face) |", "|---|---:|---:|---:|---:|---:|"]
-    unavailable = []
+    unavailable, not_applicable = [], []
     for r in results:
+        if r.unavailable and r.unavailable.startswith("not applicable"):
+            lines.append(f"| {r.name} | not applicable | | | | |")
+            not_applicable.append(f"- **{r.name}**: {r.unavailable}")
+            continue
         if r.unavailable:
             lines.append(f"| {r.name} | unavailable | | | | |")
             unavailable.append(f"- **{r.name}**: {r.unavailable}")
@@ -124,6 +134,8 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
     if unavailable:
         lines += ["", "## Unavailable classifiers", "", *unavailable,
                   "", "Place the file as described and run the same command again; only that classifier runs."]
+    if not_applicable:
+        lines += ["", "## Not applicable to this dataset", "", *not_applicable]
     lines += ["", "Full numbers: `results/metrics.csv`; confusion matrices: `results/confusion/`; "
               "validation report: `results/validated/summary.md`.", ""]
     return "\n".join(lines)

@@ -13,7 +13,9 @@ from .errors import ConfigError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 # Registry key of each classifier kind's weight file when the config gives no ``model``.
-DEFAULT_MODEL = {"deepface_native": "deepface"}
+# Default registry model per kind: deepface_native shares DeepFace's weights; the siamese baseline
+# embeds with the mini-Xception; flow and landmarks need no weights.
+DEFAULT_MODEL = {"deepface_native": "deepface", "siamese": "minixception", "flow": None, "landmarks": None}
 # Extra config keys that only some kinds understand.
 KIND_OPTIONS = {"detector": ("deepface_native",)}
 
@@ -57,7 +59,7 @@ def validate_config(config: dict[str, Any], source: str = "config", schema: dict
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(f"{source}: {first}{more}")
     fmt = instance["dataset"]["format"]
-    if fmt in ("cmed_csv", "ferplus") and "table" not in instance["dataset"]:
+    if fmt not in ("image_folder",) and "table" not in instance["dataset"]:
         raise ConfigError(f"{source}: dataset.table is required for format {fmt}; set it to the annotation file")
     for name, clf in instance["classifiers"].items():
         if not name.replace("_", "").isalnum():

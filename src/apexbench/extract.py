@@ -1,5 +1,6 @@
 """The extract stage: onset and APEX frames of one shard, the face on the APEX, the shared crops.
 
+Frame-folder samples (kind ``frames``) read the onset and APEX image files directly.
 Videos are read by seeking straight to the onset and APEX frames (``video.read_frames`` verifies it
 got the frame it asked for). The face is detected on the APEX frame; the same box is applied to the
 onset frame, so a classifier comparing the two sees the same region. A sample whose face is not
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from .datasets.coding_tables import FRAMES, frame_path
 from .faces import best_face, make_detector, square_crop
 from .video import VideoError, read_frames, read_image
 
@@ -42,6 +44,9 @@ def _load_frames(sample, root: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if sample.kind == "video":
         frames = read_frames(path, sorted({int(sample.onset), int(sample.apex)}))
         return frames[int(sample.apex)], frames[int(sample.onset)]
+    if sample.kind == FRAMES:  # a folder of numbered images: read the two files directly
+        return (read_image(root / frame_path(sample.source, sample.apex)),
+                read_image(root / frame_path(sample.source, sample.onset)))
     return read_image(path), None
 
 

@@ -25,10 +25,37 @@ CANONICAL = (
     "contempt",
 )
 
+# Dataset labels that are not canonical emotions but that micro-expression schemes need: CASME II's
+# "repression" and "others", and the coarse classes SMIC is coded in (negative, positive, surprise).
+# They may appear as a sample's ``label_canonical``; no classifier predicts them.
+EXTENDED = ("repression", "others", "negative", "positive")
+
 # canonical7: the seven CMED / FER2013 emotions; contempt is handled by a strategy.
-SCHEMES: dict[str, tuple[str, ...]] = {
-    "canonical7": CANONICAL[:7],
+# casme4 and megc3 group labels into coarse classes (``SCHEME_GROUPS``):
+# - casme4 (CASME II's 4 classes): positive = happiness; negative = disgust, fear, repression,
+#   sadness, anger, contempt; surprise; other = others. A classifier's ``neutral`` goes to ``other``
+#   (decision: a face read as "no basic emotion" is what CASME II codes as others; CASME II has no
+#   neutral clips, so this only affects predictions).
+# - megc3 (MEGC 2019 composite): negative (as in casme4, with repression), positive, surprise.
+#   ``others`` samples are excluded, as in MEGC 2019; a classifier's neutral score is masked out
+#   (decision: it has no class to go to, like contempt under ``mask``).
+# Off-the-shelf classifiers are not retrained: their canonical scores are summed per group and the
+# best group is the prediction.
+SCHEME_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "canonical7": {c: (c,) for c in CANONICAL[:7]},
+    "casme4": {
+        "positive": ("happiness", "positive"),
+        "negative": ("disgust", "fear", "repression", "sadness", "anger", "contempt", "negative"),
+        "surprise": ("surprise",),
+        "other": ("others", "neutral"),
+    },
+    "megc3": {
+        "negative": ("disgust", "fear", "repression", "sadness", "anger", "contempt", "negative"),
+        "positive": ("happiness", "positive"),
+        "surprise": ("surprise",),
+    },
 }
+SCHEMES: dict[str, tuple[str, ...]] = {name: tuple(groups) for name, groups in SCHEME_GROUPS.items()}
 
 # Native output orders, as published by each model's authors.
 FERPLUS_ORDER = CANONICAL  # FER+ (emotion-ferplus-8.onnx)
@@ -73,12 +100,34 @@ CMED_LABELS: dict[str, str] = {
 FER2013_LABELS: dict[str, str] = {k: NATIVE_TO_CANONICAL[k] for k in FER2013_ORDER}
 CKPLUS_LABELS: dict[str, str] = {**FER2013_LABELS, "anger": "anger", "sadness": "sadness", "contempt": "contempt"}
 FERPLUS_LABELS: dict[str, str] = {c: c for c in CANONICAL}
+# Micro-expression coding tables (labels as written there, lower-cased).
+CASME2_LABELS: dict[str, str] = {
+    "happiness": "happiness", "surprise": "surprise", "disgust": "disgust", "sadness": "sadness",
+    "fear": "fear", "repression": "repression", "others": "others",
+}
+SAMM_LABELS: dict[str, str] = {
+    "anger": "anger", "contempt": "contempt", "disgust": "disgust", "fear": "fear",
+    "happiness": "happiness", "sadness": "sadness", "surprise": "surprise", "other": "others",
+}
+# SMIC (HS) is coded in three classes; the reader turns its 0/1/2 codes into these names.
+SMIC_LABELS: dict[str, str] = {"negative": "negative", "positive": "positive", "surprise": "surprise"}
+CASME3_LABELS: dict[str, str] = {
+    "anger": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness", "sad": "sadness",
+    "surprise": "surprise", "others": "others",
+}
+DFME_LABELS: dict[str, str] = {c: c for c in ("anger", "contempt", "disgust", "fear", "happiness", "sadness",
+                                              "surprise")}
 
 DATASET_LABEL_MAPS: dict[str, dict[str, str]] = {
     "cmed": CMED_LABELS,
     "fer2013": FER2013_LABELS,
     "ckplus": CKPLUS_LABELS,
     "ferplus": FERPLUS_LABELS,
+    "casme2": CASME2_LABELS,
+    "samm": SAMM_LABELS,
+    "smic": SMIC_LABELS,
+    "casme3": CASME3_LABELS,
+    "dfme": DFME_LABELS,
 }
 
 CONTEMPT_STRATEGIES = ("mask", "wrong", "merge")
@@ -105,10 +154,23 @@ def to_canonical_scores(scores: np.ndarray, native_order: Sequence[str]) -> np.n
     return out
 
 
+def scheme_label(label: str, scheme: str) -> str | None:
+    """The scheme class of a (canonical or extended) label, or None when the scheme excludes it."""
+    for cls, members in SCHEME_GROUPS[scheme].items():
+        if label in members:
+            return cls
+    return None
+
+
 def predict_canonical(
     scores: np.ndarray, native_order: Sequence[str], scheme: str, contempt: str = "mask"
 ) -> list[str]:
-    """Top canonical label per row under a scheme, applying the contempt strategy.
+    """Top label per row under a scheme: a canonical label under ``canonical7``, else a scheme class.
+
+    Under the grouped schemes (``casme4``, ``megc3``) the canonical scores are summed per class of
+    ``SCHEME_GROUPS`` (canonical classes in no group are masked) and the best class is returned;
+    the contempt strategy does not apply (contempt is a member of ``negative``). Under
+    ``canonical7`` the contempt strategy applies:
 
     - ``mask``: drop contempt and take the best of the remaining classes (renormalising does not
       change the argmax), the CMED choice;
@@ -121,6 +183,13 @@ def predict_canonical(
     if contempt not in CONTEMPT_STRATEGIES:
         raise ConfigError(f"unknown contempt strategy {contempt!r}; choose one of {CONTEMPT_STRATEGIES}")
     canon = to_canonical_scores(scores, native_order)
+    if scheme != "canonical7":
+        groups = SCHEME_GROUPS[scheme]
+        summed = np.stack(
+            [canon[:, [CANONICAL.index(m) for m in members if m in CANONICAL]].sum(axis=1) for members in
+             groups.values()], axis=1)
+        names = list(groups)
+        return [names[i] for i in np.argmax(summed, axis=1)]
     classes = SCHEMES[scheme]
     ci = CANONICAL.index("contempt")
     if "contempt" not in classes and contempt == "merge":

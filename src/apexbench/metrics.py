@@ -128,6 +128,24 @@ def metrics_rows(
     )
 
 
+FOLD_METRICS = ("fold_accuracy_mean", "fold_accuracy_std", "fold_accuracy_min", "fold_accuracy_max")
+
+
+def fold_rows(predictions: pd.DataFrame, classifier: str, label_scheme: str) -> pd.DataFrame:
+    """Per-fold accuracy spread of out-of-fold predictions (columns ``label``, ``pred``, ``fold``).
+
+    UF1 / UAR stay computed on the predictions pooled over all folds (``metrics_rows``); these rows
+    add the mean, population standard deviation, min and max of the folds' accuracies, ``n`` = the
+    number of folds. Samples without a fold (no features: no face, no onset) are not in any fold.
+    """
+    scored = predictions[predictions["fold"].notna()]
+    accs = np.array([
+        accuracy_score(group["label"], group["pred"]) for _, group in scored.groupby("fold", sort=True)
+    ], dtype=float)
+    values = (accs.mean(), accs.std(), accs.min(), accs.max()) if len(accs) else (math.nan,) * 4
+    return _frame(_row(classifier, label_scheme, m, "", float(v), len(accs)) for m, v in zip(FOLD_METRICS, values))
+
+
 def unavailable_rows(classifier: str, label_scheme: str, message: str, n: int) -> pd.DataFrame:
     """The single row recorded for a classifier that could not run (its weights did not resolve)."""
     return _frame([_row(classifier, label_scheme, UNAVAILABLE, "", math.nan, n, note=message)])

@@ -6,6 +6,10 @@ we cannot know which one is right), ``unknown_label`` (not in the dataset's labe
 ``bad_index`` (frame number not an integer, or negative), ``missing_file``, ``unreadable`` (does
 not open or decode), ``no_frames`` (decodes to zero frames), ``index_out_of_range`` (a frame index
 past the clip's last frame), ``index_order`` (onset <= apex <= offset violated).
+``frames`` samples (clips stored as folders of numbered images, ``source`` a template with a
+``{frame}`` field): the onset and APEX images must exist and decode (they are read directly, never
+by decoding from the start); a blank offset is accepted (SMIC leaves some uncoded) and stays null;
+``frame_count`` is the coded length offset - onset + 1 (null without offset).
 Duplicates always share a shard (the shard derives from the id), so each shard validates alone.
 """
 
@@ -17,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .datasets.base import RawRow, shard_of
+from .datasets.coding_tables import FRAMES, frame_path
 from .fsutil import sha256_of
 from .labels import canonical_label
 from .video import VideoError, probe_video, read_image
@@ -54,9 +59,13 @@ def _check_row(row: RawRow, root: Path, label_map: dict[str, str], n_shards: int
         known = ", ".join(sorted(set(label_map)))
         raise Rejection("unknown_label", f"label {row.label!r} is not one of: {known}")
     frames = {"onset": row.onset, "apex": row.apex, "offset": row.offset}
+    if row.kind == FRAMES and row.offset is None:
+        del frames["offset"]
     for name, value in frames.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise Rejection("bad_index", f"{name} {value!r} is not a non-negative integer frame number")
+    if row.kind == FRAMES:
+        return _check_frames(row, root, canonical, n_shards)
     path = root / row.source
     if not path.is_file():
         raise Rejection("missing_file", f"{path} does not exist")
@@ -86,6 +95,31 @@ def _check_row(row: RawRow, root: Path, label_map: dict[str, str], n_shards: int
     }
 
 
+def _check_frames(row: RawRow, root: Path, canonical: str, n_shards: int) -> dict:
+    """The checks of a ``frames`` sample: onset and APEX image files, then the index order."""
+    images = {}
+    for name in ("onset", "apex"):
+        path = root / frame_path(row.source, getattr(row, name))
+        if not path.is_file():
+            raise Rejection("missing_file", f"{name} frame {getattr(row, name)}: {path} does not exist")
+        try:
+            images[name] = read_image(path)
+        except VideoError as err:
+            raise Rejection(err.reason, err.one_line()) from None
+        images[name + "_sha"] = sha256_of(path)
+    if not row.onset <= row.apex or (row.offset is not None and not row.apex <= row.offset):
+        raise Rejection("index_order", f"onset {row.onset}, apex {row.apex}, offset {row.offset} are not in order")
+    height, width = images["apex"].shape[:2]
+    return {
+        "sample_id": str(row.sample_id), "subject": str(row.subject), "source": row.source,
+        "kind": row.kind, "onset": row.onset, "apex": row.apex, "offset": row.offset,
+        "label": str(row.label), "label_canonical": canonical, "shard": shard_of(row.sample_id, n_shards),
+        "source_sha256": images["onset_sha"] + images["apex_sha"],
+        "frame_count": None if row.offset is None else int(row.offset - row.onset + 1), "fps": 0.0,
+        "width": int(width), "height": int(height),
+    }
+
+
 def validate_rows(
     rows: list[RawRow], root: str | Path, label_map: dict[str, str], n_shards: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -107,6 +141,7 @@ def validate_rows(
                 "message": str(rej), "original": _original_text(row),
             })
     samples = pd.DataFrame(accepted, columns=SAMPLE_COLUMNS).sort_values("sample_id", kind="stable")
+    samples = samples.astype({"onset": "int64", "apex": "int64", "offset": "Int64", "frame_count": "Int64"})
     rejects = pd.DataFrame(rejected, columns=REJECTED_COLUMNS).sort_values(["row", "sample_id"], kind="stable")
     return samples.reset_index(drop=True), rejects.reset_index(drop=True)
 

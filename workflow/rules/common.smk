@@ -9,6 +9,8 @@ from apexbench.config import validate_config
 from apexbench.convert import converted_is_stale
 from apexbench.datasets import read_dataset
 from apexbench.datasets.base import shard_of
+from apexbench.datasets.coding_tables import FRAMES, frame_path
+from apexbench.baselines import TRAINED_KINDS
 from apexbench.demo import DEMO_FILES
 from apexbench.errors import ApexbenchError
 from apexbench.models import load_registry, status_is_stale
@@ -27,9 +29,14 @@ N_SHARDS = CFG["shards"]
 SHARDS = list(range(N_SHARDS))
 CLASSIFIERS = CFG["classifiers"]
 MODELS_DIR = CFG["models"]["dir"]
-MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values()})
+MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values() if c["model"]})
+# Off-the-shelf classifiers run in `infer`; trained baselines in `features` + `train`.
+TRAINED = [n for n, c in CLASSIFIERS.items() if c["kind"] in TRAINED_KINDS]
+OFF_THE_SHELF = [n for n in CLASSIFIERS if n not in TRAINED]
+TRAINED_PATTERN = "|".join(TRAINED) or "(?!)"
+OFF_THE_SHELF_PATTERN = "|".join(OFF_THE_SHELF) or "(?!)"
 for _name, _clf in CLASSIFIERS.items():
-    if _clf["model"] not in REGISTRY:
+    if _clf["model"] and _clf["model"] not in REGISTRY:
         fail(
             f"config: classifiers.{_name}.model {_clf['model']!r} is not in {CFG['models']['registry']}"
         )
@@ -43,10 +50,18 @@ DEMO_MEDIA = (
 )
 
 
+def _media_files(row):
+    """The files a row reads: its video or image, or a frame sample's onset and APEX images."""
+    if row["kind"] == FRAMES:
+        frames = [row[k] for k in ("onset", "apex") if isinstance(row[k], int)]
+        return [f"{DATASET['root']}/{frame_path(row['source'], f)}" for f in frames]
+    return [f"{DATASET['root']}/{row['source']}"]
+
+
 def shard_media(wildcards):
     """Media files of one shard that exist or that demo_media builds; a changed file reruns its shard."""
     paths = sorted(
-        {f"{DATASET['root']}/{r['source']}" for r in SHARD_ROWS[int(wildcards.shard)]}
+        {p for r in SHARD_ROWS[int(wildcards.shard)] for p in _media_files(r)}
     )
     return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]
 

@@ -7,6 +7,8 @@ rule infer:
         model=lambda w: classifier_model(w.classifier),
     output:
         "results/predictions/{classifier}/shard-{shard}.parquet",
+    wildcard_constraints:
+        classifier=OFF_THE_SHELF_PATTERN,
     params:
         classifier=lambda w: CLASSIFIERS[w.classifier],
         scheme=CFG["label_scheme"],

@@ -4,7 +4,9 @@
 
 - ``cmed_csv``: an annotation CSV (``table``) with one row per video clip (see ``cmed_csv``);
 - ``image_folder``: ``root/<label>/<image>`` trees such as FER2013 or CK+48 (see ``image_folder``);
-- ``ferplus``: Microsoft's FER+ ``label.csv`` (``table``), labelled by majority vote (see ``ferplus``).
+- ``ferplus``: Microsoft's FER+ ``label.csv`` (``table``), labelled by majority vote (see ``ferplus``);
+- ``casme2``, ``samm``, ``smic``, ``casme3``, ``dfme``: the official coding table (``table``, .xlsx or
+  CSV) of a dataset whose clips are folders of frame images (``frames`` samples, see ``coding_tables``).
 
 No reader opens media: they only read the table or list folders, because this runs while Snakemake
 builds its DAG.
@@ -19,10 +21,11 @@ from typing import Any
 from ..errors import ConfigError
 from .base import RawRow, shard_of
 from .cmed_csv import DEFAULT_COLUMNS, read_cmed_csv
+from .coding_tables import PRESETS, read_coding_table
 from .ferplus import read_ferplus
 from .image_folder import DEFAULT_EXTENSIONS, read_image_folder
 
-FORMATS: tuple[str, ...] = ("cmed_csv", "image_folder", "ferplus")
+FORMATS: tuple[str, ...] = ("cmed_csv", "image_folder", "ferplus", *PRESETS)
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -30,6 +33,7 @@ __all__ = [
     "FORMATS",
     "RawRow",
     "read_cmed_csv",
+    "read_coding_table",
     "read_dataset",
     "read_ferplus",
     "read_image_folder",
@@ -58,4 +62,6 @@ def read_dataset(cfg: Mapping[str, Any], base_dir: str | Path = ".") -> list[Raw
         )
     if fmt == "ferplus":
         return read_ferplus(_path(cfg, "table", base))
+    if fmt in PRESETS:
+        return read_coding_table(_path(cfg, "table", base), fmt, cfg.get("frame_template"))
     raise ConfigError(f"dataset.format {fmt!r} is unknown; choose one of {', '.join(FORMATS)}")

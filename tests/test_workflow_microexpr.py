@@ -1,0 +1,150 @@
+"""A real Snakemake run on a small generated frame-folder dataset laid out like CASME II (coding
+table as .xlsx, ``sub01/EP01_1/img{n}.jpg``): frames kind, casme4 scheme, trained baselines under
+LOSO next to an off-the-shelf classifier, and the jobs a changed row reruns."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from openpyxl import Workbook
+
+from apexbench.datasets.base import shard_of
+from apexbench.tables import read_meta, read_parquet
+
+from workflow_helpers import make_workdir, planned_job_targets, planned_jobs, snakemake
+
+pytestmark = pytest.mark.slow
+
+HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
+# Each class moves the face texture its own way between onset and APEX, so flow can learn it.
+MOTION = {"happiness": (3, 0), "disgust": (0, -3), "surprise": (-3, 0), "others": (0, 3)}
+SUBJECTS = ["01", "02", "03", "04"]
+
+
+def texture(seed: int, size: int = 80) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (size // 4, size // 4), dtype=np.uint8)
+    return cv2.GaussianBlur(cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC), (5, 5), 1.5)
+
+
+def build_dataset(root):
+    rows, n = [], 0
+    for subject in SUBJECTS:
+        for rep in range(2):
+            for label, (dx, dy) in MOTION.items():
+                n += 1
+                clip = f"EP{n:02d}_{rep}"
+                onset, apex, offset = 10 + n, 14 + n, 20 + n
+                rows.append([subject, clip, onset, apex, offset, "4", label])
+                base = texture(n)
+                folder = root / f"sub{subject}" / clip
+                folder.mkdir(parents=True)
+                for f in range(onset, apex + 1):
+                    t = (f - onset) / (apex - onset)
+                    shifted = np.roll(base, (round(dy * t), round(dx * t)), axis=(0, 1))
+                    cv2.imwrite(str(folder / f"img{f}.jpg"), cv2.cvtColor(shifted, cv2.COLOR_GRAY2BGR))
+    rows.append(["04", "EP90_bad", 30, 40, 35, "4", "happiness"])  # apex after offset: index_order
+    (root / "sub04" / "EP90_bad").mkdir()
+    for f in (30, 40):
+        cv2.imwrite(str(root / "sub04" / "EP90_bad" / f"img{f}.jpg"), texture(99))
+    rows.append(["04", "EP91_gone", 30, 32, 35, "4", "disgust"])  # no frames on disk: missing_file
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    book.save(root.parent / "coding.xlsx")
+    return root.parent / "coding.xlsx"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, mirror_dir):
+    data = tmp_path_factory.mktemp("casme2mini") / "CASME2_RAW"
+    data.mkdir()
+    table = build_dataset(data)
+    workdir = make_workdir(tmp_path_factory.mktemp("work"))
+    config = {
+        "dataset": {"name": "casme2mini", "format": "casme2", "root": str(data), "table": str(table),
+                    "labels": "casme2"},
+        "shards": 2,
+        "label_scheme": "casme4",
+        "faces": {"detector": "none", "crop_size": 64, "margin": 0.0},
+        "classifiers": {"minixception": {"kind": "minixception"}, "flow": {"kind": "flow"},
+                        "siamese": {"kind": "siamese"}, "landmarks": {"kind": "landmarks"}},
+        "evaluation": {"protocol": "loso"},
+        "models": {"mirror": str(mirror_dir), "download": False},
+    }
+    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(workdir, "--cores", "2")
+    return workdir, table
+
+
+def test_frames_samples_and_rejections(run):
+    workdir, _ = run
+    samples = read_parquet(workdir / "results/validated/samples.parquet")
+    assert len(samples) == 32 and set(samples["kind"]) == {"frames"} and samples["subject"].nunique() == 4
+    assert samples.set_index("sample_id").loc["sub01/EP01_0", "source"] == "sub01/EP01_0/img{frame}.jpg"
+    rejected = pd.read_csv(workdir / "results/validated/rejected.csv")
+    assert dict(zip(rejected["sample_id"], rejected["reason"])) == {
+        "sub04/EP90_bad": "index_order", "sub04/EP91_gone": "missing_file"}
+
+
+def test_trained_baselines_write_out_of_fold_predictions(run):
+    workdir, _ = run
+    samples = read_parquet(workdir / "results/validated/samples.parquet").set_index("sample_id")
+    flow = pd.concat([read_parquet(workdir / f"results/predictions/flow/shard-{k}.parquet") for k in range(2)])
+    assert len(flow) == 32 and (flow["status"] == "ok").all()
+    # LOSO: every sample's fold is its own subject.
+    assert (flow["fold"].to_numpy() == samples.loc[flow["sample_id"], "subject"].to_numpy()).all()
+    meta = read_meta(workdir / "results/predictions/flow/shard-0.parquet")
+    assert meta["native_order"] == ["positive", "negative", "surprise", "other"] and meta["protocol"] == "loso"
+    for k in range(2):  # each shard file holds exactly that shard's samples
+        shard = read_parquet(workdir / f"results/predictions/flow/shard-{k}.parquet")
+        assert all(shard_of(s, 2) == k for s in shard["sample_id"])
+    # Synthetic textures have (almost) no face mesh: landmarks reports that per sample, never fails.
+    marks = pd.concat([read_parquet(workdir / f"results/predictions/landmarks/shard-{k}.parquet") for k in range(2)])
+    assert "error:no_landmarks" in set(marks["status"])
+    assert set(marks["status"]) <= {"error:no_landmarks", "error:too_few_subjects", "ok"}
+
+
+def test_metrics_pool_folds_and_report_the_spread(run):
+    workdir, _ = run
+    metrics = pd.read_csv(workdir / "results/metrics.csv", keep_default_na=False, na_values=[""])
+    assert set(metrics["label_scheme"]) == {"casme4"}
+    flow = metrics[(metrics["classifier"] == "flow") & metrics["class"].isna()].set_index("metric")
+    # Each class has its own motion, so the flow baseline learns it across subjects.
+    assert flow.loc["f1_macro", "value"] > 0.8 and flow.loc["balanced_accuracy", "value"] > 0.8
+    assert flow.loc["fold_accuracy_mean", "n"] == 4 and flow.loc["f1_macro", "n"] == 32
+    assert flow.loc["fold_accuracy_min", "value"] <= flow.loc["fold_accuracy_mean", "value"]
+    for name in ("siamese", "minixception"):
+        rows = metrics[(metrics["classifier"] == name) & metrics["class"].isna()].set_index("metric")
+        assert rows.loc["coverage", "value"] == 1.0
+    assert "fold_accuracy_mean" not in set(metrics.loc[metrics["classifier"] == "minixception", "metric"])
+    per_class = metrics[(metrics["classifier"] == "flow") & (metrics["metric"] == "support")]
+    assert per_class.set_index("class")["value"].to_dict() == {"positive": 8, "negative": 8, "surprise": 8,
+                                                               "other": 8}
+    assert (workdir / "benchmarks/out/train/flow.tsv").is_file()
+
+
+def test_changing_one_row_reruns_its_shard_and_the_training(run):
+    workdir, table = run
+    original = table.read_bytes()
+    from openpyxl import load_workbook
+
+    book = load_workbook(table)
+    sheet = book.active
+    for row in sheet.iter_rows(min_row=2):
+        if row[1].value == "EP01_0":
+            row[6].value = "surprise"
+    book.save(table)
+    try:
+        shard = shard_of("sub01/EP01_0", 2)
+        assert planned_jobs(workdir) == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 1,
+                                         "features": 3, "train": 3, "aggregate": 1, "all": 1}
+        assert planned_job_targets(workdir, "extract") == [f"results/frames/shard-{shard}.parquet"]
+    finally:
+        table.write_bytes(original)
+    assert planned_jobs(workdir) == {}
