@@ -200,3 +200,26 @@ def test_sigkill_mid_extraction_then_same_command_gives_identical_metrics(tmp_pa
     # Deterministic: a forced rerun of everything reproduces the same metrics.
     snakemake(killed, "--cores", "2", "--forceall")
     assert comparable_metrics((killed / "results/metrics.csv").read_text()) == comparable_metrics(ref_text)
+
+
+# --- a weight file with the wrong checksum --------------------------------------------------------
+
+def test_wrong_checksum_weights_are_refused_with_both_sha256(tmp_path, mirror_dir):
+    import hashlib
+
+    from apexbench.models import load_registry
+
+    table = write_cmed_dataset(tmp_path / "data", n=4, n_frames=6)
+    workdir = make_workdir(tmp_path / "wd")
+    _write_config(workdir, _config(tmp_path / "data/media", table, mirror_dir, shards=2))
+    entry = load_registry(workdir / "resources/models/registry.yaml")["minixception"]
+    bad = b"not the mini-Xception weights"
+    (workdir / "resources/models").mkdir(parents=True, exist_ok=True)
+    (workdir / "resources/models" / entry.file).write_bytes(bad)
+    proc = snakemake(workdir, "--cores", "2", check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("apexbench: error:")]
+    assert errors, proc.stderr[-3000:]
+    assert entry.sha256 in errors[0] and hashlib.sha256(bad).hexdigest() in errors[0]
+    assert entry.file in errors[0]
+    assert not (workdir / "results/metrics.csv").exists()
