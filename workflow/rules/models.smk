@@ -21,6 +21,8 @@ rule fetch_model:
         "../envs/apexbench.yaml"
     log:
         "logs/fetch_model/{model}.log",
+    # Runs where Snakemake runs (a cluster's login node has internet, compute nodes often do not).
+    localrule: True
     resources:
         mem_mb=500,
         runtime=30,

@@ -16,6 +16,8 @@ rule validate_shard:
         "../envs/apexbench.yaml"
     log:
         "logs/validate/shard-{shard}.log",
+    benchmark:
+        "benchmarks/out/validate_shard/shard-{shard}.tsv"
     resources:
         mem_mb=1000,
         runtime=30,

@@ -1,0 +1,64 @@
+"""The demo through `--profile profiles/slurm` on a real one-node Slurm, against a local run.
+
+CI (CI=true) installs Slurm and munge (.ci/run) and this test must run there; elsewhere it skips
+with the reason when Slurm cannot be started (not installed, not root, a real slurm.conf present).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from apexbench.compare import comparable_metrics, first_difference
+
+from slurm_cluster import LocalSlurm, SlurmUnavailable
+from workflow_helpers import make_workdir, planned_jobs, snakemake
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    reason = LocalSlurm.why_unavailable()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Slurm test: {reason}")
+        pytest.skip(reason)
+    cluster = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+    except SlurmUnavailable as err:
+        pytest.fail(f"local Slurm did not start: {err}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def test_demo_on_slurm_equals_the_local_run(slurm, tmp_path, mirror_dir):
+    offline = {"models": {"mirror": str(mirror_dir), "download": False}}
+    local = make_workdir(tmp_path / "local", offline)
+    snakemake(local, "--cores", "2")
+
+    cluster = make_workdir(tmp_path / "slurm", offline)
+    proc = snakemake(cluster, "--profile", "profiles/slurm", env=slurm.env)
+    log = proc.stdout + proc.stderr
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", log)
+    # One group job per shard (validate_shard + extract + both infers), then validate and aggregate;
+    # fetch_model and demo_media run on the submit host.
+    assert len(submitted) == 4 + 2, log[-3000:]
+    assert sum("group_shard" in path for _, path in submitted) == 4
+    assert not any("fetch_model" in path or "demo_media" in path for _, path in submitted)
+
+    metrics_local = (local / "results/metrics.csv").read_text()
+    metrics_slurm = (cluster / "results/metrics.csv").read_text()
+    assert first_difference(local / "results/metrics.csv", cluster / "results/metrics.csv") is None
+    assert comparable_metrics(metrics_local) == comparable_metrics(metrics_slurm)
+    assert "latency_ms_mean" in metrics_local and "minixception,canonical7,accuracy" in metrics_local
+    for name in ("validated/samples.parquet", "validated/rejected.csv", "validated/summary.md"):
+        assert (local / "results" / name).read_bytes() == (cluster / "results" / name).read_bytes(), name
+
+    # The same command on the cluster then has nothing to do.
+    assert planned_jobs(cluster, "--profile", "profiles/slurm", env=slurm.env) == {}
