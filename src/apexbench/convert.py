@@ -214,26 +214,30 @@ def convert_libreface(checkpoint: str | os.PathLike, onnx_path: str | os.PathLik
 
 # --- the workflow's `convert` rule ----------------------------------------------------------------
 
-def sample_crops(frame_paths: Sequence[str | os.PathLike], limit: int) -> list[np.ndarray]:
-    """Up to ``limit`` shared face crops (BGR) from the frame shards, in shard order."""
-    from .extract import decode_image
-    from .tables import read_parquet
+def sample_crops(samples: Sequence[dict], root: str | os.PathLike, faces_cfg: dict | None,
+                 limit: int) -> list[np.ndarray]:
+    """Up to ``limit`` face crops (BGR) of the dataset's own media, made exactly as ``extract`` makes
+    them (same detector, margin and size). Reading the media rather than the frame shards keeps the
+    conversion independent of the per-shard jobs (which a cluster profile may group)."""
+    import pandas as pd
+
+    from .extract import decode_image, extract_samples
 
     crops: list[np.ndarray] = []
-    for path in frame_paths:
-        frames = read_parquet(path, columns=["face_status", "face_crop"])
+    for start in range(0, len(samples), limit):
+        frames = extract_samples(pd.DataFrame(list(samples[start : start + limit])), root, faces_cfg,
+                                 log=open(os.devnull, "w"))
         for status, data in zip(frames["face_status"], frames["face_crop"]):
-            if status == "ok" and data is not None:
-                image = decode_image(data)
-                if image is not None:
-                    crops.append(image)
+            if status == "ok" and data is not None and (image := decode_image(data)) is not None:
+                crops.append(image)
             if len(crops) >= limit:
                 return crops
     return crops
 
 
-def converted_record(key: str, checkpoint_status: dict, frame_paths: Sequence[str | os.PathLike],
-                     onnx_path: str | os.PathLike, max_crops: int = 16, threads: int | None = None) -> dict:
+def converted_record(key: str, checkpoint_status: dict, samples: Sequence[dict], onnx_path: str | os.PathLike,
+                     max_crops: int = 16, threads: int | None = None, root: str | os.PathLike = ".",
+                     faces_cfg: dict | None = None) -> dict:
     """Convert the resolved checkpoint to ONNX and describe the outcome like a model status record.
 
     Unavailable (a normal outcome, with a one-line fix in ``message``): the checkpoint is not
@@ -254,7 +258,7 @@ def converted_record(key: str, checkpoint_status: dict, frame_paths: Sequence[st
         import torch
 
         torch.set_num_threads(threads)
-    crops = sample_crops(frame_paths, max_crops)
+    crops = sample_crops(samples, root, faces_cfg, max_crops)
     figures = convert_libreface(checkpoint_status["path"], onnx_path, crops)
     stat = Path(onnx_path).stat()
     record.update(available=True, path=str(onnx_path), size=stat.st_size, mtime_ns=stat.st_mtime_ns, **figures)

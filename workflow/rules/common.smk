@@ -66,6 +66,19 @@ def shard_media(wildcards):
     return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]
 
 
+# Samples whose media check the LibreFace conversion: the first 32 rows with integer frame indices.
+CHECK_SAMPLES = [
+    r
+    for r in sorted((r.to_dict() for r in ROWS), key=lambda r: r["sample_id"])
+    if all(isinstance(r[k], int) and r[k] >= 0 for k in ("onset", "apex"))
+][:32]
+
+
+def check_media():
+    paths = sorted({p for r in CHECK_SAMPLES for p in _media_files(r)})
+    return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]
+
+
 def model_status(model):
     return f"{MODELS_DIR}/status/{model}.json"
 

@@ -2,19 +2,24 @@
 # face crops (max abs diff < 1e-4), for the libreface classifier to run on onnxruntime. Needs torch
 # (requirements-convert.txt, or envs/convert.yaml with --use-conda); without it the record says so
 # with the fix, and is dropped at DAG-build time once torch is installed (see models.smk).
-# The frame shards are `ancient`: their crops are only a sanity check of the export, so a changed
-# dataset row does not reconvert the model (nor rerun every libreface job).
+# The check crops come from the first usable samples' own media, cut exactly as `extract` cuts them
+# (not from the frame shards, so this rule does not depend on the per-shard jobs a cluster profile
+# groups). The media are `ancient`: they only sanity-check the export, so a changed file does not
+# reconvert the model (nor rerun every libreface job).
 
 
 rule convert:
     input:
         checkpoint=model_status("{model}"),
-        frames=ancient([f"results/frames/shard-{k}.parquet" for k in SHARDS]),
+        media=lambda w: ancient(check_media()),
     output:
         converted_status("{model}"),
     params:
         onnx=lambda w: f"{MODELS_DIR}/converted/{w.model}.onnx",
         max_crops=16,
+        samples=CHECK_SAMPLES,
+        root=DATASET["root"],
+        faces=CFG["faces"],
     wildcard_constraints:
         model="|".join(CONVERTED_KEYS) or "no-model-to-convert",
     conda:
