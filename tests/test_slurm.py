@@ -10,6 +10,7 @@ import os
 import re
 
 import pytest
+import yaml
 
 from apexbench.compare import comparable_metrics, first_difference
 
@@ -37,18 +38,27 @@ def slurm(tmp_path_factory):
         cluster.stop()
 
 
+def _two_classifiers(workdir):
+    """Two classifiers (one real, one unavailable) keep the number of Slurm jobs small."""
+    path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["classifiers"] = {"ferplus": {"kind": "ferplus"}, "minixception": {"kind": "minixception"}}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return workdir
+
+
 def test_demo_on_slurm_equals_the_local_run(slurm, tmp_path, mirror_dir):
     offline = {"models": {"mirror": str(mirror_dir), "download": False}}
-    local = make_workdir(tmp_path / "local", offline)
+    local = _two_classifiers(make_workdir(tmp_path / "local", offline))
     snakemake(local, "--cores", "2")
 
-    cluster = make_workdir(tmp_path / "slurm", offline)
+    cluster = _two_classifiers(make_workdir(tmp_path / "slurm", offline))
     proc = snakemake(cluster, "--profile", "profiles/slurm", env=slurm.env)
     log = proc.stdout + proc.stderr
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", log)
-    # One group job per shard (validate_shard + extract + both infers), then validate and aggregate;
-    # fetch_model and demo_media run on the submit host.
-    assert len(submitted) == 4 + 2, log[-3000:]
+    # One group job per shard (validate_shard + extract), one job per classifier x shard, then
+    # validate and aggregate; fetch_model and demo_media run on the submit host.
+    assert len(submitted) == 4 + 2 * 4 + 2, log[-3000:]
     assert sum("group_shard" in path for _, path in submitted) == 4
     assert not any("fetch_model" in path or "demo_media" in path for _, path in submitted)
 
