@@ -21,6 +21,7 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/aggregate.smk"
 
@@ -35,6 +36,8 @@ rule all:
         "results/validated/summary.md",
         # Requested here so that a status file dropped as stale (weights placed since) is rebuilt.
         [model_status(m) for m in MODEL_KEYS],
+        # The trained CNN's files (checkpoint, history, curve, exports), when a cnn classifier is listed.
+        trained_outputs(),
 
 
 onsuccess:

@@ -11,6 +11,9 @@ import yaml
 
 from .errors import ConfigError
 
+# Classifier kinds whose weights the workflow trains itself (no registry entry).
+TRAINED_KINDS = ("cnn",)
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -58,5 +61,14 @@ def validate_config(config: dict[str, Any], source: str = "config", schema: dict
     for name, clf in instance["classifiers"].items():
         if not name.replace("_", "").isalnum():
             raise ConfigError(f"{source}: classifier name {name!r} may only contain letters, digits and _")
-        clf.setdefault("model", clf["kind"])
+        if clf["kind"] in TRAINED_KINDS:
+            # Trained by the workflow (train.smk), not fetched from the registry.
+            if "model" in clf:
+                raise ConfigError(f"{source}: classifiers.{name}: kind {clf['kind']} is trained by the workflow; "
+                                  "remove 'model' (set 'precision': fp32 or int8)")
+            clf.setdefault("precision", "fp32")
+        else:
+            if "precision" in clf:
+                raise ConfigError(f"{source}: classifiers.{name}: 'precision' applies only to kind cnn")
+            clf.setdefault("model", clf["kind"])
     return instance

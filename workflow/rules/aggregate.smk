@@ -9,7 +9,7 @@ rule aggregate:
             classifier=CLASSIFIERS,
             shard=SHARDS,
         ),
-        models=[model_status(m) for m in MODEL_KEYS],
+        models=all_model_status(),
     output:
         metrics="results/metrics.csv",
         summary="results/summary.md",

@@ -11,6 +11,7 @@ from apexbench.datasets.base import shard_of
 from apexbench.demo import DEMO_FILES
 from apexbench.errors import ApexbenchError
 from apexbench.models import load_registry, status_is_stale
+from apexbench.train.data import folder_fingerprint
 from apexbench.workflow import fail
 
 
@@ -26,9 +27,9 @@ N_SHARDS = CFG["shards"]
 SHARDS = list(range(N_SHARDS))
 CLASSIFIERS = CFG["classifiers"]
 MODELS_DIR = CFG["models"]["dir"]
-MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values()})
+MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values() if "model" in c})
 for _name, _clf in CLASSIFIERS.items():
-    if _clf["model"] not in REGISTRY:
+    if "model" in _clf and _clf["model"] not in REGISTRY:
         fail(
             f"config: classifiers.{_name}.model {_clf['model']!r} is not in {CFG['models']['registry']}"
         )
@@ -52,3 +53,59 @@ def shard_media(wildcards):
 
 def model_status(model):
     return f"{MODELS_DIR}/status/{model}.json"
+
+
+TRAIN = CFG["train"]
+TRAIN_DIR = "results/train/cnn"
+PRECISIONS = ["fp32", "int8"]
+TRAIN_OPTIONS = {
+    k: TRAIN[k]
+    for k in (
+        "width",
+        "label_smoothing",
+        "mixup",
+        "augment",
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "dropout",
+        "seed",
+    )
+}
+
+
+def train_data_fingerprint(wildcards):
+    # Evaluated only when the training job is in the DAG: an edited, added or removed image reruns it.
+    return {
+        "train": folder_fingerprint(TRAIN["train_root"]),
+        "val": folder_fingerprint(TRAIN["val_root"]),
+    }
+
+
+def trained_status(precision):
+    """Status record of one export of the trained CNN (same fields as fetch_model's)."""
+    return f"{TRAIN_DIR}/status/{precision}.json"
+
+
+def classifier_model(name):
+    """The status record infer reads for a classifier: the registry's, or the trained CNN export's."""
+    clf = CLASSIFIERS[name]
+    if "model" in clf:
+        return model_status(clf["model"])
+    return trained_status(clf["precision"])
+
+
+def trained_outputs():
+    """Everything train.smk makes, requested by rule all when a classifier of kind cnn is listed."""
+    if not any("precision" in c for c in CLASSIFIERS.values()):
+        return []
+    names = ["model.pt", "history.csv", "curve.png", "train.json", "export.json"]
+    names += [f"model_{p}.onnx" for p in PRECISIONS]
+    return [f"{TRAIN_DIR}/{n}" for n in names] + [trained_status(p) for p in PRECISIONS]
+
+
+def all_model_status():
+    """Every model status record of the run's classifiers (for aggregate's provenance)."""
+    trained = sorted({c["precision"] for c in CLASSIFIERS.values() if "precision" in c})
+    return [model_status(m) for m in MODEL_KEYS] + [trained_status(p) for p in trained]

@@ -4,7 +4,7 @@
 rule infer:
     input:
         frames="results/frames/shard-{shard}.parquet",
-        model=lambda w: model_status(CLASSIFIERS[w.classifier]["model"]),
+        model=lambda w: classifier_model(w.classifier),
     output:
         "results/predictions/{classifier}/shard-{shard}.parquet",
     params:
