@@ -178,7 +178,10 @@ def write_history(history: list[dict], path: str | Path) -> None:
 
 
 def plot_history(history: list[dict], best_epoch: int, path: str | Path, title: str = "") -> None:
-    """Loss and accuracy per epoch (train and validation), the chosen epoch marked."""
+    """Loss and accuracy per epoch (train and validation), the chosen epoch marked.
+
+    Train figures are as optimised (augmented, label-smoothed, mixed), so they sit below validation.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -186,17 +189,17 @@ def plot_history(history: list[dict], best_epoch: int, path: str | Path, title: 
 
     epochs = [r["epoch"] for r in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="train (augmented, smoothed)")
+    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="train (as optimised)")
     ax_loss.plot(epochs, [r["val_loss"] for r in history], "o-", label="validation")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    ax_acc.plot(epochs, [r["train_acc"] for r in history], "o-", label="train (augmented)")
+    ax_acc.plot(epochs, [r["train_acc"] for r in history], "o-", label="train (MixUp: vs 1st label)")
     ax_acc.plot(epochs, [r["val_acc"] for r in history], "o-", label="validation accuracy")
     ax_acc.plot(epochs, [r["val_macro_f1"] for r in history], "s--", label="validation macro F1")
     ax_acc.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
     ax_acc.set(xlabel="epoch", ylabel="score", title="accuracy", ylim=(0, 1))
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="best")
         if len(epochs) < 15:
             ax.set_xticks(epochs)
     if title:
