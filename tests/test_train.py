@@ -60,6 +60,13 @@ def test_image_folder_loads_in_fer2013_order(folders):
     assert data.sources[data.labels.tolist().index(3)].startswith("happy/")
 
 
+def test_missing_training_folder_is_one_line(tmp_path):
+    from apexbench.errors import DatasetError
+
+    with pytest.raises(DatasetError, match=r"^train.train_root: .* is not a directory"):
+        load_image_folder(tmp_path / "nope", key="train.train_root")
+
+
 def test_fingerprint_follows_content_not_timestamps(folders, tmp_path):
     import shutil
 

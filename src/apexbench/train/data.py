@@ -41,9 +41,14 @@ class ImageSet:
         return {name: int(counts[i]) for i, name in enumerate(NATIVE_ORDER)}
 
 
-def load_image_folder(root: str | os.PathLike, labels: str | dict = "fer2013") -> ImageSet:
-    """Read every image of ``root/<class>/<file>``; a folder whose label the model lacks is an error."""
+def load_image_folder(root: str | os.PathLike, labels: str | dict = "fer2013", key: str = "dataset.root") -> ImageSet:
+    """Read every image of ``root/<class>/<file>``; a folder whose label the model lacks is an error.
+
+    ``key`` names the config key that gave ``root``, for the one-line error when it is missing.
+    """
     root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{key}: {root} is not a directory: set it to a folder with one subfolder per class")
     rows = read_image_folder(root)
     label_map = label_map_for({"labels": labels})
     index = {}

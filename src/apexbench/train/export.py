@@ -81,7 +81,7 @@ def export_and_check(checkpoint: str | Path, val_root: str, labels, int8_min_agr
                      train_root: str = "", log: TextIO = sys.stderr) -> dict:
     """The export rule: FP32 + INT8 ONNX, agreement checks on the validation set, report, status records."""
     model, state = load_checkpoint(checkpoint)
-    val = load_image_folder(val_root, labels)
+    val = load_image_folder(val_root, labels, key="train.val_root")
     metadata = {ORDER_METADATA_KEY: json.dumps(state["native_order"]),
                 "input": "gray 48x48 face, (N, 1, 48, 48) float32, pixel / 127.5 - 1",
                 "trained": json.dumps({"options": state["options"], "epoch": state["epoch"], "val": state["val"]})}

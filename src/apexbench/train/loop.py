@@ -216,8 +216,8 @@ def run_training(train_root: str, val_root: str, labels, options: TrainOptions, 
     from .data import load_image_folder
 
     t0 = time.perf_counter()
-    train_set = load_image_folder(train_root, labels)
-    val_set = load_image_folder(val_root, labels)
+    train_set = load_image_folder(train_root, labels, key="train.train_root")
+    val_set = load_image_folder(val_root, labels, key="train.val_root")
     print(f"[train] loaded {len(train_set.labels)} + {len(val_set.labels)} images in "
           f"{time.perf_counter() - t0:.1f} s", file=log)
     result = train(train_set, val_set, options, outputs["checkpoint"], log=log)
