@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 8
 
-.PHONY: demo test venv lint clean
+.PHONY: demo test venv venv-train lint clean
 
 demo: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
@@ -21,6 +21,11 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.tx
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip check || true
 	touch $@
+
+# The optional training extra (torch, CPU build) for `snakemake train` and classifiers of kind cnn.
+venv-train: $(VENV)/.installed
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-train.txt \
+		--extra-index-url https://download.pytorch.org/whl/cpu
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint

@@ -24,6 +24,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/convert.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/train_cnn.smk"
 include: "workflow/rules/aggregate.smk"
 
 
@@ -38,6 +39,8 @@ rule all:
         # Requested here so that a status file dropped as stale (weights placed since) is rebuilt.
         [model_status(m) for m in MODEL_KEYS],
         [converted_status(m) for m in CONVERTED_KEYS],
+        # The trained CNN's files (checkpoint, history, curve, exports), when a cnn classifier is listed.
+        trained_outputs(),
 
 
 onsuccess:

@@ -39,3 +39,12 @@ def test_convert_env_mirrors_requirements():
 def test_nodeps_packages_are_pinned():
     pins = _pins(REPO / "requirements-nodeps.txt")
     assert pins == {"mediapipe==0.10.21", "deepface==0.0.103"}
+
+
+def test_train_env_mirrors_the_training_extra():
+    """workflow/envs/train.yaml = requirements.txt + requirements-train.txt (torch), nothing else."""
+    env = yaml.safe_load((REPO / "workflow/envs/train.yaml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pins = {line for line in pip_section if not line.startswith("--")}
+    assert pins == _pins(REPO / "requirements.txt") | _pins(REPO / "requirements-train.txt")
+    assert "torch==2.13.0" in pins

@@ -11,6 +11,9 @@ import yaml
 
 from .errors import ConfigError
 
+# Classifier kinds whose weights the workflow trains itself before inference (no registry entry).
+WORKFLOW_TRAINED_KINDS = ("cnn",)
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 # Registry key of each classifier kind's weight file when the config gives no ``model``.
 # Default registry model per kind: deepface_native shares DeepFace's weights; the siamese baseline
@@ -64,7 +67,16 @@ def validate_config(config: dict[str, Any], source: str = "config", schema: dict
     for name, clf in instance["classifiers"].items():
         if not name.replace("_", "").isalnum():
             raise ConfigError(f"{source}: classifier name {name!r} may only contain letters, digits and _")
-        clf.setdefault("model", DEFAULT_MODEL.get(clf["kind"], clf["kind"]))
+        if clf["kind"] in WORKFLOW_TRAINED_KINDS:
+            # Trained by the workflow (train_cnn.smk), not fetched from the registry.
+            if "model" in clf:
+                raise ConfigError(f"{source}: classifiers.{name}: kind {clf['kind']} is trained by the workflow; "
+                                  "remove 'model' (set 'precision': fp32 or int8)")
+            clf.setdefault("precision", "fp32")
+        else:
+            if "precision" in clf:
+                raise ConfigError(f"{source}: classifiers.{name}: 'precision' applies only to kind cnn")
+            clf.setdefault("model", DEFAULT_MODEL.get(clf["kind"], clf["kind"]))
         for key, kinds in KIND_OPTIONS.items():
             if key in clf and clf["kind"] not in kinds:
                 raise ConfigError(f"{source}: classifiers.{name}.{key} only applies to kind(s) {', '.join(kinds)}")

@@ -9,8 +9,7 @@ rule aggregate:
             classifier=CLASSIFIERS,
             shard=SHARDS,
         ),
-        models=[model_status(m) for m in MODEL_KEYS],
-        converted=[converted_status(m) for m in CONVERTED_KEYS],
+        models=all_model_status(),
     output:
         metrics="results/metrics.csv",
         summary="results/summary.md",

@@ -14,6 +14,7 @@ from apexbench.baselines import TRAINED_KINDS
 from apexbench.demo import DEMO_FILES
 from apexbench.errors import ApexbenchError
 from apexbench.models import load_registry, status_is_stale
+from apexbench.train.data import folder_fingerprint
 from apexbench.workflow import fail
 
 
@@ -29,14 +30,15 @@ N_SHARDS = CFG["shards"]
 SHARDS = list(range(N_SHARDS))
 CLASSIFIERS = CFG["classifiers"]
 MODELS_DIR = CFG["models"]["dir"]
-MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values() if c["model"]})
-# Off-the-shelf classifiers run in `infer`; trained baselines in `features` + `train`.
+MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values() if c.get("model")})
+# Fold-trained baselines run in `features` + `train`; every other classifier (the trained CNN
+# included) in `infer`.
 TRAINED = [n for n, c in CLASSIFIERS.items() if c["kind"] in TRAINED_KINDS]
 OFF_THE_SHELF = [n for n in CLASSIFIERS if n not in TRAINED]
 TRAINED_PATTERN = "|".join(TRAINED) or "(?!)"
 OFF_THE_SHELF_PATTERN = "|".join(OFF_THE_SHELF) or "(?!)"
 for _name, _clf in CLASSIFIERS.items():
-    if _clf["model"] and _clf["model"] not in REGISTRY:
+    if _clf.get("model") and _clf["model"] not in REGISTRY:
         fail(
             f"config: classifiers.{_name}.model {_clf['model']!r} is not in {CFG['models']['registry']}"
         )
@@ -94,9 +96,65 @@ def converted_status(model):
     return f"{MODELS_DIR}/converted/{model}.json"
 
 
+TRAIN = CFG["train"]
+TRAIN_DIR = "results/train/cnn"
+PRECISIONS = ["fp32", "int8"]
+TRAIN_OPTIONS = {
+    k: TRAIN[k]
+    for k in (
+        "width",
+        "label_smoothing",
+        "mixup",
+        "augment",
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "dropout",
+        "seed",
+    )
+}
+
+
+def train_data_fingerprint(wildcards):
+    # Evaluated only when the training job is in the DAG: an edited, added or removed image reruns it.
+    return {
+        "train": folder_fingerprint(TRAIN["train_root"]),
+        "val": folder_fingerprint(TRAIN["val_root"]),
+    }
+
+
+def trained_status(precision):
+    """Status record of one export of the trained CNN (same fields as fetch_model's)."""
+    return f"{TRAIN_DIR}/status/{precision}.json"
+
+
 def classifier_model(name):
-    """The record infer reads for a classifier: its model's status, or its conversion's."""
+    """The status record infer reads for a classifier: its registry model's, its conversion's, or
+    the trained CNN export's."""
     clf = CLASSIFIERS[name]
+    if "precision" in clf:
+        return trained_status(clf["precision"])
     if clf["kind"] in CONVERTED_KINDS:
         return converted_status(clf["model"])
     return model_status(clf["model"])
+
+
+def trained_outputs():
+    """Everything train_cnn.smk makes, requested by rule all when a classifier of kind cnn is listed."""
+    if not any("precision" in c for c in CLASSIFIERS.values()):
+        return []
+    names = ["model.pt", "history.csv", "curve.png", "train.json", "export.json"]
+    names += [f"model_{p}.onnx" for p in PRECISIONS]
+    return [f"{TRAIN_DIR}/{n}" for n in names] + [trained_status(p) for p in PRECISIONS]
+
+
+def all_model_status():
+    """Every model status record of the run's classifiers (for aggregate's provenance)."""
+    trained = sorted({c["precision"] for c in CLASSIFIERS.values() if "precision" in c})
+    converted = [converted_status(m) for m in CONVERTED_KEYS]
+    return (
+        [model_status(m) for m in MODEL_KEYS]
+        + converted
+        + [trained_status(p) for p in trained]
+    )

@@ -15,7 +15,7 @@ with script_log(snakemake) as log:
         predictions,
         snakemake.params.scheme,
         snakemake.params.dataset,
-        [json.loads(Path(p).read_text()) for p in [*snakemake.input.models, *snakemake.input.converted]],
+        [json.loads(Path(p).read_text()) for p in snakemake.input.models],
         snakemake.params.config,
         dict(snakemake.output),
         log,

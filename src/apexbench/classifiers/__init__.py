@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .base import Classifier
+from .cnn import TrainedCNN
 from .deepface import DeepFaceEmotion, DeepFaceNative
 from .ferplus import FerPlus
 from .libreface import LibreFace
 from .minixception import MiniXception
 
 CLASSIFIERS: dict[str, type[Classifier]] = {
-    cls.kind: cls for cls in (FerPlus, MiniXception, DeepFaceEmotion, DeepFaceNative, LibreFace)
+    cls.kind: cls for cls in (FerPlus, MiniXception, DeepFaceEmotion, DeepFaceNative, LibreFace, TrainedCNN)
 }
 
 
