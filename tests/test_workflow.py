@@ -170,7 +170,7 @@ def test_changing_one_row_reextracts_only_its_shard(demo):
                                       "woman1_sad_1,woman1,WolfgangLanger_Pexels.mp4,14,42,57"))
     try:
         jobs = planned_jobs(demo)
-        # convert reads the frame shards as `ancient`: a changed row does not reconvert LibreFace.
+        # convert picks its check samples inside the job: a changed row does not reconvert LibreFace.
         assert jobs == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 5, "aggregate": 1, "all": 1}
         shard = shard_of("woman1_sad_1", 4)
         assert planned_job_targets(demo, "extract") == [f"results/frames/shard-{shard}.parquet"]

@@ -214,6 +214,18 @@ def convert_libreface(checkpoint: str | os.PathLike, onnx_path: str | os.PathLik
 
 # --- the workflow's `convert` rule ----------------------------------------------------------------
 
+CHECK_SAMPLE_LIMIT = 32
+
+
+def check_samples(rows) -> list[dict]:
+    """The samples whose media check a conversion: the first rows (by id) with usable onset and APEX
+    indices. Chosen from the dataset inside the job rather than passed as a rule param, so editing
+    some other detail of a row (a label, an offset) does not reconvert the model."""
+    dicts = sorted((r if isinstance(r, dict) else r.to_dict() for r in rows), key=lambda r: r["sample_id"])
+    usable = [r for r in dicts if all(isinstance(r[k], int) and r[k] >= 0 for k in ("onset", "apex"))]
+    return usable[:CHECK_SAMPLE_LIMIT]
+
+
 def sample_crops(samples: Sequence[dict], root: str | os.PathLike, faces_cfg: dict | None,
                  limit: int) -> list[np.ndarray]:
     """Up to ``limit`` face crops (BGR) of the dataset's own media, made exactly as ``extract`` makes

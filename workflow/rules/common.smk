@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from apexbench.config import validate_config
-from apexbench.convert import converted_is_stale
+from apexbench.convert import check_samples, converted_is_stale
 from apexbench.datasets import read_dataset
 from apexbench.datasets.base import shard_of
 from apexbench.datasets.coding_tables import FRAMES, frame_path
@@ -68,12 +68,8 @@ def shard_media(wildcards):
     return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]
 
 
-# Samples whose media check the LibreFace conversion: the first 32 rows with integer frame indices.
-CHECK_SAMPLES = [
-    r
-    for r in sorted((r.to_dict() for r in ROWS), key=lambda r: r["sample_id"])
-    if all(isinstance(r[k], int) and r[k] >= 0 for k in ("onset", "apex"))
-][:32]
+# Samples whose media check the LibreFace conversion (the same choice the convert job makes).
+CHECK_SAMPLES = check_samples(ROWS)
 
 
 def check_media():

@@ -4,7 +4,8 @@
 # with the fix, and is dropped at DAG-build time once torch is installed (see models.smk).
 # The check crops come from the first usable samples' own media, cut exactly as `extract` cuts them
 # (not from the frame shards, so this rule does not depend on the per-shard jobs a cluster profile
-# groups). The media are `ancient`: they only sanity-check the export, so a changed file does not
+# groups); the job reads the dataset itself to pick them, so no row's details become a param
+# (a changed param would reconvert). The media are `ancient`: they only sanity-check the export, so a changed file does not
 # reconvert the model (nor rerun every libreface job).
 
 
@@ -17,8 +18,7 @@ rule convert:
     params:
         onnx=lambda w: f"{MODELS_DIR}/converted/{w.model}.onnx",
         max_crops=16,
-        samples=CHECK_SAMPLES,
-        root=DATASET["root"],
+        dataset=DATASET,
         faces=CFG["faces"],
     wildcard_constraints:
         model="|".join(CONVERTED_KEYS) or "no-model-to-convert",
