@@ -1,0 +1,34 @@
+# Annotation targets: the media named in config (annotate.media; the demo media by default) by name,
+# and the classifier chosen for annotation (checked only when an annotation is requested).
+import re
+
+from apexbench.annotate import is_image
+
+ANNOTATE = CFG["annotate"]
+ANNOTATE_MEDIA = {}
+for _path in ANNOTATE["media"] or DEMO_MEDIA:
+    _name = Path(_path).stem
+    if _name in ANNOTATE_MEDIA:
+        fail(f"config: annotate.media has two files named {_name!r}; rename one")
+    ANNOTATE_MEDIA[_name] = _path
+
+
+def _names(image):
+    names = [n for n, p in ANNOTATE_MEDIA.items() if is_image(p) == image]
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def annotate_classifier(wildcards=None):
+    name = ANNOTATE["classifier"]
+    if name not in CLASSIFIERS:
+        fail(
+            f"config: annotate.classifier {name!r} is not one of classifiers ({', '.join(CLASSIFIERS)})"
+        )
+    return CLASSIFIERS[name]
+
+
+def annotate_inputs(wildcards):
+    return {
+        "media": ANNOTATE_MEDIA[wildcards.name],
+        "model": model_status(annotate_classifier()["model"]),
+    }
