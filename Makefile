@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 8
 
-.PHONY: demo test venv lint clean
+.PHONY: demo test venv lint clean report-screenshot
 
 demo: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
@@ -21,6 +21,10 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.tx
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip check || true
 	touch $@
+
+# Check the report in headless Chromium (every figure loads, no error) and save a screenshot.
+report-screenshot: $(VENV)/.installed
+	PYTHONPATH=src $(BIN)/python -m apexbench.browser results/report/index.html --screenshot results/report/screenshot.png
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
