@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 8
 
-.PHONY: demo test venv venv-train lint clean
+.PHONY: demo test venv venv-train lint clean report-screenshot
 
 demo: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
@@ -22,10 +22,14 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.tx
 	$(BIN)/python -m pip check || true
 	touch $@
 
-# The optional training extra (torch, CPU build) for `snakemake train` and classifiers of kind cnn.
+# The optional training extra (torch, CPU build) for `snakemake cnn` and classifiers of kind cnn.
 venv-train: $(VENV)/.installed
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-train.txt \
 		--extra-index-url https://download.pytorch.org/whl/cpu
+
+# Check the report in headless Chromium (every figure loads, no error) and save a screenshot.
+report-screenshot: $(VENV)/.installed
+	PYTHONPATH=src $(BIN)/python -m apexbench.browser results/report/index.html --screenshot results/report/screenshot.png
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint

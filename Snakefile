@@ -25,7 +25,11 @@ include: "workflow/rules/convert.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/train_cnn.smk"
+include: "workflow/rules/perturb.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/annotate_common.smk"
+include: "workflow/rules/annotate.smk"
 
 
 rule all:
@@ -36,6 +40,7 @@ rule all:
         "results/provenance.json",
         "results/confusion",
         "results/validated/summary.md",
+        "results/report/index.html",
         # Requested here so that a status file dropped as stale (weights placed since) is rebuilt.
         [model_status(m) for m in MODEL_KEYS],
         [converted_status(m) for m in CONVERTED_KEYS],
@@ -45,6 +50,7 @@ rule all:
 
 onsuccess:
     print(
-        "apexbench: done. Summary: results/summary.md; metrics: results/metrics.csv; "
+        "apexbench: done. Report: results/report/index.html (open it in a browser); "
+        "summary: results/summary.md; metrics: results/metrics.csv; "
         "validation report: results/validated/summary.md"
     )

@@ -19,7 +19,7 @@ from apexbench.labels import (
 
 def test_every_adapter_names_one_declared_order():
     orders = {"ferplus": FERPLUS_ORDER, "minixception": FER2013_ORDER, "deepface": FER2013_ORDER,
-              "deepface_native": FER2013_ORDER, "libreface": AFFECTNET_ORDER}
+              "deepface_native": FER2013_ORDER, "libreface": AFFECTNET_ORDER, "cnn": FER2013_ORDER}
     assert set(CLASSIFIERS) == set(orders)
     for kind, cls in CLASSIFIERS.items():
         assert cls.native_order is orders[kind], kind

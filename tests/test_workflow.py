@@ -21,6 +21,7 @@ from model_builders import deepface_emotion_like, ferplus_like
 from workflow_helpers import edit_config, make_workdir, planned_job_targets, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
+DEMO_RUN: dict = {}  # what the demo fixture saw on its way
 
 ALL_CLASSIFIERS = {"ferplus", "minixception", "deepface", "deepface_native", "libreface"}
 
@@ -38,11 +39,15 @@ def models_mirror(tmp_path_factory, mirror_dir):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, models_mirror):
-    """The default config (every classifier) run once with `snakemake results/metrics.csv`, offline:
-    mini-Xception and DeepFace resolve from the mirror; FER+ and LibreFace are unavailable."""
+    """The default config (every classifier) run with `snakemake results/metrics.csv`, then the default
+    target, offline: mini-Xception and DeepFace resolve from the mirror; FER+ and LibreFace are
+    unavailable. The plan left after the first run is kept for the test."""
     workdir = make_workdir(tmp_path_factory.mktemp("demo"),
                            {"models": {"mirror": str(models_mirror), "download": False}})
     snakemake(workdir, "--cores", "2", "results/metrics.csv")
+    DEMO_RUN["plan_after_metrics"] = planned_jobs(workdir)
+    proc = snakemake(workdir, "--cores", "2")
+    DEMO_RUN["final_message"] = proc.stdout + proc.stderr
     return workdir
 
 
@@ -51,6 +56,8 @@ def _config(workdir):
 
 
 def test_metrics_target_alone_builds_everything_and_a_rerun_does_nothing(demo):
+    assert DEMO_RUN["plan_after_metrics"] == {"report": 1, "all": 1}
+    assert "Report: results/report/index.html" in DEMO_RUN["final_message"]
     assert planned_jobs(demo) == {}
     proc = snakemake(demo, "--dry-run", "--cores", "2")
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -156,7 +163,7 @@ def test_changing_one_classifier_reruns_only_its_inference_and_aggregation(demo)
     original = _with_config(demo, {"classifiers": {**_config(demo)["classifiers"],
                                                    "minixception": {"kind": "minixception", "batch_size": 5}}})
     try:
-        assert planned_jobs(demo) == {"infer": 4, "aggregate": 1, "all": 1}
+        assert planned_jobs(demo) == {"infer": 4, "aggregate": 1, "report": 1, "all": 1}
         targets = planned_job_targets(demo, "infer")
         assert all("predictions/minixception/" in t for t in targets)
     finally:
@@ -171,7 +178,8 @@ def test_changing_one_row_reextracts_only_its_shard(demo):
     try:
         jobs = planned_jobs(demo)
         # convert picks its check samples inside the job: a changed row does not reconvert LibreFace.
-        assert jobs == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 5, "aggregate": 1, "all": 1}
+        assert jobs == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 5, "aggregate": 1,
+                        "report": 1, "all": 1}
         shard = shard_of("woman1_sad_1", 4)
         assert planned_job_targets(demo, "extract") == [f"results/frames/shard-{shard}.parquet"]
     finally:
@@ -182,7 +190,7 @@ def test_adding_a_classifier_runs_only_its_branch(demo):
     original = _with_config(demo, {"classifiers": {**_config(demo)["classifiers"],
                                                    "mini2": {"kind": "minixception", "batch_size": 8}}})
     try:
-        assert planned_jobs(demo) == {"infer": 4, "aggregate": 1, "all": 1}
+        assert planned_jobs(demo) == {"infer": 4, "aggregate": 1, "report": 1, "all": 1}
         assert all("predictions/mini2/" in t for t in planned_job_targets(demo, "infer"))
     finally:
         (demo / "config/config.yaml").write_text(original)
@@ -195,12 +203,69 @@ def test_bad_config_stops_with_one_line(demo):
     assert "Traceback" not in proc.stderr
 
 
+def test_report_of_the_demo_opens_in_chromium(demo):
+    from test_report import require_chromium
+    from apexbench.browser import check_page
+
+    metrics = pd.read_csv(demo / "results/metrics.csv", keep_default_na=False, na_values=[""])
+    acc = metrics[(metrics["classifier"] == "minixception") & (metrics["metric"] == "accuracy")].iloc[0]
+    assert acc["perturbation"] == "none" and acc["ci_low"] <= acc["value"] <= acc["ci_high"]
+    require_chromium()
+    result = check_page(demo / "results/report/index.html")
+    assert result["errors"] == "" and result["figures_ok"] == result["figures_total"] >= 5
+
+
+def test_a_perturbation_adds_only_its_own_branch(demo):
+    original = _with_config(demo, {"perturbations": ["none", "blur"]})
+    try:
+        assert planned_jobs(demo) == {"extract_perturbed": 4, "infer_perturbed": 20, "aggregate": 1, "report": 1,
+                                      "all": 1}
+        targets = planned_job_targets(demo, "extract_perturbed")
+        assert targets == [f"results/perturbed/blur/frames/shard-{k}.parquet" for k in range(4)]
+    finally:
+        (demo / "config/config.yaml").write_text(original)
+    assert planned_jobs(demo) == {}
+
+
+def test_annotate_multi_face_finds_all_five_faces(demo):
+    import json
+
+    snakemake(demo, "--cores", "2", "results/annotate/multi_face.json", "results/annotate/45-m7-di-ph.json")
+    result = json.loads((demo / "results/annotate/multi_face.json").read_text())
+    assert result["file"] == "multi_face.jpg" and result["threshold"] == 0.4
+    assert len(result["faces"]) == 5 and [f["id"] for f in result["faces"]] == list(range(5))
+    for face in result["faces"]:
+        assert set(face) >= {"id", "emotion", "score", "bbox"} and len(face["bbox"]) == 4
+        assert face["emotion"] is None or face["score"] >= 0.4
+    assert len(json.loads((demo / "results/annotate/45-m7-di-ph.json").read_text())["faces"]) == 1
+    image = cv2.imread(str(demo / "results/annotate/multi_face.png"))
+    assert image.shape == (667, 1000, 3)
+
+
+def test_annotate_video_writes_an_mp4_with_every_frame(demo):
+    import json
+
+    original = _with_config(demo, {"annotate": {"every": 4}})
+    try:
+        snakemake(demo, "--cores", "2", "results/annotate/single_face.json")
+    finally:
+        (demo / "config/config.yaml").write_text(original)
+    result = json.loads((demo / "results/annotate/single_face.json").read_text())
+    assert result["kind"] == "video" and result["every"] == 4
+    assert [f["frame"] for f in result["frames"]] == list(range(0, result["n_frames"], 4))
+    assert all(len(f["faces"]) == 1 and f["faces"][0]["id"] == 0 for f in result["frames"])
+    cap = cv2.VideoCapture(str(demo / "results/annotate/single_face.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == result["n_frames"]
+    cap.release()
+    assert "frames" in (demo / "logs/annotate/single_face.log").read_text()
+
+
 def test_placing_the_missing_weights_picks_up_the_classifier(demo, tmp_path):
     """Near last: the FER+ weights appear (a model with FER+'s signature); the same command runs only FER+."""
     weights = np.random.default_rng(0).normal(0, 1e-4, size=(4096, 8))
     model = ferplus_like(tmp_path / "emotion-ferplus-8.onnx", weights)
     shutil.copy(model, demo / "resources/models/emotion-ferplus-8.onnx")
-    assert planned_jobs(demo) == {"fetch_model": 1, "infer": 4, "aggregate": 1, "all": 1}
+    assert planned_jobs(demo) == {"fetch_model": 1, "infer": 4, "aggregate": 1, "report": 1, "all": 1}
     snakemake(demo, "--cores", "2")
     metrics = pd.read_csv(demo / "results/metrics.csv", keep_default_na=False, na_values=[""])
     ferplus = metrics[(metrics["classifier"] == "ferplus") & metrics["class"].isna()].set_index("metric")

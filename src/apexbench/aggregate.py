@@ -25,6 +25,7 @@ import pandas as pd  # noqa: E402
 from .labels import NO_PREDICTION, SCHEMES, scheme_label  # noqa: E402
 from .metrics import METRIC_COLUMNS, confusion_table, fold_rows, metrics_rows, unavailable_rows  # noqa: E402
 from .provenance import provenance  # noqa: E402
+from .analysis import analyse  # noqa: E402
 from .tables import read_meta, read_parquet, write_csv, write_text  # noqa: E402
 
 
@@ -35,6 +36,8 @@ class ClassifierResult:
     confusion: pd.DataFrame
     unavailable: str | None = None
     meta: dict = field(default_factory=dict)
+    # Per-sample frame (sample_id, label, pred, status, latency_ms, scores) for the statistics.
+    predictions: pd.DataFrame | None = None
 
 
 def load_predictions(paths: list[str | Path]) -> tuple[pd.DataFrame, dict, str | None]:
@@ -77,6 +80,7 @@ def evaluate_classifier(name: str, samples: pd.DataFrame, predictions: pd.DataFr
         rows,
         confusion=confusion_table(frame["label"], frame["pred"], classes),
         meta=meta,
+        predictions=frame.assign(scores=joined["scores"].to_numpy()),
     )
 
 
@@ -137,16 +141,20 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
     if not_applicable:
         lines += ["", "## Not applicable to this dataset", "", *not_applicable]
     lines += ["", "Full numbers: `results/metrics.csv`; confusion matrices: `results/confusion/`; "
-              "validation report: `results/validated/summary.md`.", ""]
+              "validation report: `results/validated/summary.md`.",
+              "Report with intervals, paired tests, robustness and confidence: `results/report/index.html`.", ""]
     return "\n".join(lines)
 
 
 def aggregate_run(samples_path: str | Path, predictions: dict[str, list[str]], scheme: str, dataset: str,
-                  model_records: list[dict], config: dict, out: dict[str, str | Path], log) -> list[ClassifierResult]:
+                  model_records: list[dict], config: dict, out: dict[str, str | Path], log,
+                  perturbed: dict[str, dict[str, list[str]]] | None = None) -> list[ClassifierResult]:
     """The whole aggregate stage: evaluate every classifier and write all its outputs.
 
-    ``predictions`` maps classifier name -> its shard files; ``out`` names the ``metrics``,
-    ``summary``, ``provenance`` files and the ``confusion`` directory.
+    ``predictions`` maps classifier name -> its shard files; ``perturbed`` maps perturbation ->
+    the same for each robustness probe. ``out`` names the ``metrics``, ``summary``, ``provenance``
+    files, the ``confusion`` directory and the statistics tables (``paired``, ``confidence``,
+    ``coverage``, ``robustness``; see ``analysis``).
     """
     samples = read_parquet(samples_path)
     confusion_dir = Path(out["confusion"])
@@ -160,7 +168,19 @@ def aggregate_run(samples_path: str | Path, predictions: dict[str, list[str]], s
         plot_confusion(result.confusion, title, confusion_dir / f"{name}.png")
         results.append(result)
         print(f"[aggregate] {name}: {'unavailable' if unavailable else f'{len(frame)} predictions'}", file=log)
-    write_csv(metrics_table(results), out["metrics"])
+    by_perturbation = {"none": results}
+    for perturbation, files in (perturbed or {}).items():
+        by_perturbation[perturbation] = []
+        for name, paths in files.items():
+            frame, meta, unavailable = load_predictions(paths)
+            by_perturbation[perturbation].append(evaluate_classifier(name, samples, frame, scheme, meta, unavailable))
+            print(f"[aggregate] {name} under {perturbation}: {len(frame)} predictions", file=log)
+    tables = analyse(by_perturbation, scheme, config.get("statistics"), config.get("confidence"), log=log)
+    write_csv(tables.metrics[METRIC_COLUMNS], out["metrics"])
+    write_csv(tables.paired, out["paired"])
+    write_csv(tables.buckets, out["confidence"])
+    write_csv(tables.curve, out["coverage"])
+    write_csv(tables.robustness, out["robustness"])
     write_text(summary_markdown(results, samples, scheme, dataset), out["summary"])
     write_text(json.dumps(provenance(config, model_records), indent=2, sort_keys=True) + "\n", out["provenance"])
     return results

@@ -162,15 +162,17 @@ def scheme_label(label: str, scheme: str) -> str | None:
     return None
 
 
-def predict_canonical(
+def scheme_scores(
     scores: np.ndarray, native_order: Sequence[str], scheme: str, contempt: str = "mask"
-) -> list[str]:
-    """Top label per row under a scheme: a canonical label under ``canonical7``, else a scheme class.
+) -> tuple[list[str], np.ndarray]:
+    """(labels, scores) over the labels a classifier can predict under a scheme; ``predict_canonical``
+    takes the argmax of these, ``confidence.scheme_probabilities`` renormalises them.
 
-    Under the grouped schemes (``casme4``, ``megc3``) the canonical scores are summed per class of
-    ``SCHEME_GROUPS`` (canonical classes in no group are masked) and the best class is returned;
-    the contempt strategy does not apply (contempt is a member of ``negative``). Under
-    ``canonical7`` the contempt strategy applies:
+    A classifier whose native order is the scheme's own classes (a baseline trained on the scheme)
+    keeps its scores. Otherwise, under the grouped schemes (``casme4``, ``megc3``) the canonical
+    scores are summed per class of ``SCHEME_GROUPS`` (canonical classes in no group are masked); the
+    contempt strategy does not apply (contempt is a member of ``negative``). Under ``canonical7``
+    the contempt strategy applies:
 
     - ``mask``: drop contempt and take the best of the remaining classes (renormalising does not
       change the argmax), the CMED choice;
@@ -182,14 +184,15 @@ def predict_canonical(
         raise ConfigError(f"unknown label scheme {scheme!r}; choose one of {sorted(SCHEMES)}")
     if contempt not in CONTEMPT_STRATEGIES:
         raise ConfigError(f"unknown contempt strategy {contempt!r}; choose one of {CONTEMPT_STRATEGIES}")
+    if tuple(native_order) == SCHEMES[scheme]:
+        return list(native_order), np.array(scores, dtype=np.float64)
     canon = to_canonical_scores(scores, native_order)
     if scheme != "canonical7":
         groups = SCHEME_GROUPS[scheme]
         summed = np.stack(
             [canon[:, [CANONICAL.index(m) for m in members if m in CANONICAL]].sum(axis=1) for members in
              groups.values()], axis=1)
-        names = list(groups)
-        return [names[i] for i in np.argmax(summed, axis=1)]
+        return list(groups), summed
     classes = SCHEMES[scheme]
     ci = CANONICAL.index("contempt")
     if "contempt" not in classes and contempt == "merge":
@@ -198,8 +201,16 @@ def predict_canonical(
     if "contempt" not in classes and contempt == "wrong":
         keep.append(ci)
     keep = sorted(keep)
-    sub = canon[:, keep]
-    return [CANONICAL[keep[i]] for i in np.argmax(sub, axis=1)]
+    return [CANONICAL[k] for k in keep], canon[:, keep]
+
+
+def predict_canonical(
+    scores: np.ndarray, native_order: Sequence[str], scheme: str, contempt: str = "mask"
+) -> list[str]:
+    """Top label per row under a scheme: a canonical label under ``canonical7``, else a scheme class
+    (see ``scheme_scores`` for how scores are reduced to the scheme and the contempt strategies)."""
+    labels, reduced = scheme_scores(scores, native_order, scheme, contempt)
+    return [labels[i] for i in np.argmax(reduced, axis=1)]
 
 
 def label_map_for(dataset_cfg: dict) -> dict[str, str]:

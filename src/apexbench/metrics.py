@@ -1,8 +1,9 @@
 """Classification metrics in the tidy ``results/metrics.csv`` contract: one row per number.
 
-Columns, in order: ``METRIC_COLUMNS``. ``class`` is empty for overall metrics; ``ci_low`` and
-``ci_high`` are NaN placeholders for the bootstrap; ``n`` is the number of samples the value is
-computed on; ``note`` is empty except on special rows (``unavailable``).
+Columns, in order: ``METRIC_COLUMNS``. ``perturbation`` names the robustness probe the predictions
+ran under (``none`` here; the aggregate stage sets it); ``class`` is empty for overall metrics;
+``ci_low`` and ``ci_high`` are NaN here and filled by the bootstrap (``stats.bootstrap_intervals``);
+``n`` is the number of samples the value is computed on; ``note`` is empty except on special rows (``unavailable``).
 
 ``y_true`` holds the true labels, always classes of the scheme. ``y_pred`` holds the predictions,
 which may lie outside the scheme: an out-of-scheme label (``contempt`` under the ``wrong``
@@ -55,7 +56,10 @@ from sklearn.metrics import (
 
 from .labels import NO_PREDICTION
 
-METRIC_COLUMNS = ["classifier", "label_scheme", "metric", "class", "value", "ci_low", "ci_high", "n", "note"]
+METRIC_COLUMNS = [
+    "classifier", "label_scheme", "perturbation", "metric", "class", "value", "ci_low", "ci_high", "n", "note",
+]
+NO_PERTURBATION = "none"
 LABEL_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "cohen_kappa")
 STATUS_METRICS = ("coverage", "accuracy_covered", "latency_ms_mean", "latency_ms_median", "n_failed")
 OVERALL_METRICS = LABEL_METRICS + STATUS_METRICS
@@ -223,6 +227,7 @@ def _row(
     return {
         "classifier": classifier,
         "label_scheme": label_scheme,
+        "perturbation": NO_PERTURBATION,
         "metric": metric,
         "class": cls,
         "value": value,

@@ -9,7 +9,7 @@ from importlib import metadata
 
 from . import __version__
 
-PACKAGES = ("snakemake", "numpy", "pandas", "pyarrow", "scikit-learn", "onnxruntime",
+PACKAGES = ("snakemake", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "matplotlib", "onnxruntime",
             "opencv-contrib-python-headless", "mediapipe", "ai-edge-litert")
 
 

@@ -10,6 +10,12 @@ rule aggregate:
             shard=SHARDS,
         ),
         models=all_model_status(),
+        perturbed=expand(
+            "results/perturbed/{perturbation}/predictions/{classifier}/shard-{shard}.parquet",
+            perturbation=PERTURBED,
+            classifier=OFF_THE_SHELF,
+            shard=SHARDS,
+        ),
     output:
         metrics="results/metrics.csv",
         summary="results/summary.md",
@@ -17,11 +23,16 @@ rule aggregate:
         # One directory (a CSV and a PNG per classifier) keeps the output set fixed, so adding a
         # classifier is seen as a params/input change of this job.
         confusion=directory("results/confusion"),
+        paired="results/stats/paired.csv",
+        confidence="results/stats/confidence_buckets.csv",
+        coverage="results/stats/coverage_accuracy.csv",
+        robustness="results/stats/robustness.csv",
     params:
         classifiers=list(CLASSIFIERS),
         scheme=CFG["label_scheme"],
         dataset=DATASET["name"],
         config=CFG,
+        perturbations=PERTURBED,
     conda:
         "../envs/apexbench.yaml"
     log:

@@ -1,0 +1,407 @@
+"""The HTML report: one self-contained file (``results/report/index.html``) built from the run's tables.
+
+Every figure is a PNG drawn with matplotlib and embedded as a ``data:`` URI, every table is plain
+HTML, and there is no external stylesheet, font or script, so the file opens offline, can be mailed
+or archived alone, and is byte-identical for identical inputs. Each figure is a
+``<figure data-figure="...">``; a small inline script records, once the page has loaded, how many
+figures decoded (``body[data-figures]``) and any error (``body[data-errors]``) so a headless
+browser can check the page (``apexbench.browser``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .labels import CANONICAL  # noqa: E402
+from .tables import read_parquet, write_text  # noqa: E402
+
+HEADLINE = [("accuracy", "Accuracy"), ("balanced_accuracy", "UAR"), ("f1_macro", "UF1"),
+            ("f1_weighted", "Weighted F1"), ("cohen_kappa", "Cohen's kappa"), ("coverage", "Coverage")]
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;color:#222;
+line-height:1.4;padding:0 1em}
+h1{font-size:1.7em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f3f3f3}
+td.l,th.l{text-align:left}
+figure{display:inline-block;margin:.6em 1em .6em 0;vertical-align:top}
+figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color:#555;max-width:520px}
+.note{color:#555;font-size:.9em}.sig{font-weight:bold}code{background:#f5f5f5;padding:0 .2em}
+"""
+
+CHECK_SCRIPT = """
+<script>
+(function () {
+  var errors = [];
+  window.addEventListener('error', function (e) {
+    errors.push(e.message || ('cannot load ' + ((e.target && (e.target.src || e.target.href)) || 'a resource')));
+    document.body.setAttribute('data-errors', errors.join('; ').slice(0, 500));
+  }, true);
+  window.addEventListener('load', function () {
+    var figures = document.querySelectorAll('figure[data-figure]');
+    var ok = 0;
+    figures.forEach(function (f) {
+      var img = f.querySelector('img');
+      if (img && img.complete && img.naturalWidth > 0) { ok++; } else { f.setAttribute('data-broken', '1'); }
+    });
+    document.body.setAttribute('data-figures', ok + '/' + figures.length);
+    document.body.setAttribute('data-errors', errors.join('; '));
+  });
+})();
+</script>
+"""
+
+
+def _esc(value) -> str:
+    return html.escape(str(value))
+
+
+def _num(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "&ndash;"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{float(value):.{digits}f}"
+
+
+def _p(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "&ndash;"
+    text = f"{value:.3f}" if value >= 0.001 else f"{value:.1e}"
+    return f'<span class="sig">{text}</span>' if value < 0.05 else text
+
+
+def _table(header: list[str], rows: list, left: int = 1) -> str:
+    """An HTML table; cells are already-escaped HTML; the first ``left`` columns are left-aligned; a
+    row given as a string is inserted as is (a ready ``<tr>``)."""
+    head = "".join(f'<th class="l">{h}</th>' if i < left else f"<th>{h}</th>" for i, h in enumerate(header))
+    body = "".join(
+        r if isinstance(r, str) else
+        "<tr>" + "".join(f'<td class="l">{c}</td>' if i < left else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _png_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _fig_png(fig) -> bytes:
+    buf = io.BytesIO()
+    # Fixed metadata keeps the bytes stable across runs.
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _figure(key: str, png: bytes, caption: str, alt: str) -> str:
+    return (f'<figure data-figure="{_esc(key)}"><img alt="{_esc(alt)}" src="{_png_uri(png)}">'
+            f"<figcaption>{caption}</figcaption></figure>")
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def class_distribution_png(counts: pd.Series) -> bytes:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.bar(range(len(counts)), counts.to_numpy(), color="#4c72b0")
+    ax.set_xticks(range(len(counts)), list(counts.index), rotation=30, ha="right")
+    ax.set_ylabel("samples")
+    ax.set_title("Validated samples per class")
+    fig.tight_layout()
+    return _fig_png(fig)
+
+
+def recall_bars_png(recall: pd.DataFrame) -> bytes:
+    """``recall``: index = classes, columns = classifiers."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    n = max(1, recall.shape[1])
+    width = 0.8 / n
+    x = np.arange(recall.shape[0])
+    for i, clf in enumerate(recall.columns):
+        ax.bar(x + (i - (n - 1) / 2) * width, recall[clf].to_numpy(), width, label=str(clf))
+    ax.set_xticks(x, list(recall.index), rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("recall")
+    ax.set_title("Per-class recall")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _fig_png(fig)
+
+
+def pvalue_matrix_png(matrix: pd.DataFrame) -> bytes:
+    fig, ax = plt.subplots(figsize=(1.8 + 1.1 * len(matrix), 1.4 + 0.9 * len(matrix)))
+    values = matrix.to_numpy(dtype=float)
+    ax.imshow(np.where(np.isnan(values), 1.0, values), cmap="RdYlGn", vmin=0.0, vmax=0.1)
+    ax.set_xticks(range(len(matrix.columns)), list(matrix.columns), rotation=30, ha="right")
+    ax.set_yticks(range(len(matrix.index)), list(matrix.index))
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            ax.text(j, i, "" if np.isnan(values[i, j]) else f"{values[i, j]:.3g}", ha="center", va="center", fontsize=9)
+    ax.set_title("McNemar exact p (red < 0.05)")
+    fig.tight_layout()
+    return _fig_png(fig)
+
+
+def coverage_curve_png(curve: pd.DataFrame) -> bytes:
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for clf, group in curve.groupby("classifier", sort=True):
+        ax.plot(group["coverage"], group["accuracy"], marker="o", markersize=3, label=str(clf))
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("coverage (share of samples answered)")
+    ax.set_ylabel("accuracy on answered")
+    ax.set_title("Coverage-accuracy (abstain below a confidence)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _fig_png(fig)
+
+
+def latency_png(latency: pd.DataFrame) -> bytes:
+    fig, ax = plt.subplots(figsize=(5, 0.9 + 0.5 * len(latency)))
+    ax.barh(list(latency.index), latency["latency_ms_mean"].to_numpy(), color="#dd8452")
+    ax.set_xlabel("ms per face (mean)")
+    ax.set_title("Inference latency")
+    fig.tight_layout()
+    return _fig_png(fig)
+
+
+def robustness_png(drops: pd.DataFrame) -> bytes:
+    """``drops``: index = perturbations, columns = classifiers, accuracy drop in points."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    n = max(1, drops.shape[1])
+    width = 0.8 / n
+    x = np.arange(drops.shape[0])
+    for i, clf in enumerate(drops.columns):
+        ax.bar(x + (i - (n - 1) / 2) * width, drops[clf].to_numpy(), width, label=str(clf))
+    ax.axhline(0, color="#333", linewidth=0.8)
+    ax.set_xticks(x, list(drops.index))
+    ax.set_ylabel("accuracy drop (points)")
+    ax.set_title("Robustness: accuracy lost under each perturbation")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _fig_png(fig)
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+
+def _overall(metrics: pd.DataFrame) -> pd.DataFrame:
+    return metrics[metrics["class"] == ""]
+
+
+def dataset_section(samples: pd.DataFrame, rejected: pd.DataFrame, dataset: str) -> str:
+    parts = ["<h2 id='dataset'>Dataset</h2>",
+             f"<p><b>{_esc(dataset)}</b>: {len(samples)} validated samples, {len(rejected)} row(s) removed by "
+             f"validation, {samples['subject'].nunique() if len(samples) else 0} subjects.</p>"]
+    if len(rejected):
+        reasons = rejected.groupby("reason").size().sort_values(ascending=False)
+        examples = rejected.groupby("reason")["sample_id"].apply(lambda s: ", ".join(map(str, s.head(3))))
+        parts.append("<h3>Removed by validation</h3>" + _table(
+            ["Reason", "Rows", "Examples"],
+            [[_esc(r), str(int(n)), _esc(examples[r])] for r, n in reasons.items()], left=1))
+    else:
+        parts.append("<p>No row was removed by validation.</p>")
+    counts = samples["label_canonical"].value_counts() if len(samples) else pd.Series(dtype=int)
+    counts = counts.reindex([c for c in CANONICAL if c in counts.index]
+                            + sorted(c for c in counts.index if c not in CANONICAL))
+    if len(counts):
+        total = counts.sum()
+        parts.append("<h3>Class distribution</h3>" + _table(
+            ["Class", "Samples", "Share"], [[_esc(c), str(int(n)), f"{n / total:.1%}"] for c, n in counts.items()]))
+        parts.append(_figure("class-distribution", class_distribution_png(counts),
+                             "Validated samples per canonical class.", "class distribution"))
+    return "\n".join(parts)
+
+
+def metrics_section(metrics: pd.DataFrame, level: float) -> str:
+    overall = _overall(metrics)
+    rows = []
+    for (clf, pert), group in overall.groupby(["classifier", "perturbation"], sort=False):
+        values = group.set_index("metric")
+        if "unavailable" in values.index:
+            rows.append(f'<tr><td class="l">{_esc(clf)}</td><td class="l">{_esc(pert)}</td>'
+                        f'<td>{int(values.loc["unavailable", "n"])}</td><td class="l note" colspan="{len(HEADLINE)}">'
+                        f'unavailable: {_esc(values.loc["unavailable", "note"])}</td></tr>')
+            continue
+        cells = []
+        for metric, _ in HEADLINE:
+            r = values.loc[metric]
+            ci = (f" <span class='note'>[{_num(r['ci_low'])}, {_num(r['ci_high'])}]</span>"
+                  if not math.isnan(r["ci_low"]) else "")
+            cells.append(_num(r["value"]) + ci)
+        rows.append([_esc(clf), _esc(pert), str(int(values.loc["accuracy", "n"]))] + cells)
+    return ("<h2 id='metrics'>Metrics</h2>"
+            f"<p>Headline metrics with percentile-bootstrap {level:.0%} intervals in brackets. Samples without a "
+            "face or a prediction count as wrong; coverage is the share that got a prediction.</p>"
+            + _table(["Classifier", "Perturbation", "n"] + [h for _, h in HEADLINE], rows, left=2))
+
+
+def confusion_section(metrics: pd.DataFrame, confusion_dir: Path) -> str:
+    parts = ["<h2 id='confusion'>Confusion matrices</h2>",
+             "<p>Rows: true class; columns: predicted; each row normalised to 1 (recall on the diagonal), "
+             "counts in brackets.</p>"]
+    unavailable = set(_overall(metrics).query("metric == 'unavailable'")["classifier"])
+    for png in sorted(confusion_dir.glob("*.png")):
+        clf = png.stem
+        if clf in unavailable:
+            parts.append(f"<p class='note'>{_esc(clf)}: unavailable, no confusion matrix.</p>")
+            continue
+        parts.append(_figure(f"confusion-{clf}", png.read_bytes(), f"{_esc(clf)}, normalised by true class.",
+                             f"confusion matrix of {clf}"))
+    return "\n".join(parts)
+
+
+def recall_section(metrics: pd.DataFrame) -> str:
+    rows = metrics[(metrics["metric"] == "recall") & (metrics["perturbation"] == "none")]
+    if rows.empty:
+        return ""
+    recall = rows.pivot_table(index="class", columns="classifier", values="value", sort=False)
+    return ("<h2 id='recall'>Per-class recall</h2>"
+            + _figure("recall", recall_bars_png(recall), "Recall of each class, per classifier.", "per-class recall"))
+
+
+def paired_section(paired: pd.DataFrame, level: float) -> str:
+    parts = ["<h2 id='paired'>Paired comparisons</h2>"]
+    base = paired[paired["perturbation"] == "none"]
+    if base.empty:
+        return parts[0] + "<p>Fewer than two classifiers produced predictions; nothing to compare.</p>"
+    names = sorted(set(base["classifier_a"]) | set(base["classifier_b"]))
+    matrix = pd.DataFrame(np.nan, index=names, columns=names)
+    for r in base.itertuples(index=False):
+        matrix.loc[r.classifier_a, r.classifier_b] = r.p_value
+    parts.append("<p>McNemar's exact test on the same samples (failures count as wrong), and the accuracy "
+                 f"difference A &minus; B with its paired bootstrap {level:.0%} interval. "
+                 "p &lt; 0.05 in bold.</p>")
+    parts.append(_figure("paired-matrix", pvalue_matrix_png(matrix), "Matrix of McNemar exact p-values.",
+                         "paired test matrix"))
+    rows = [[_esc(r.classifier_a), _esc(r.classifier_b), str(r.n), str(r.a_only), str(r.b_only), _p(r.p_value),
+             f"{r.accuracy_diff * 100:+.1f} [{_num(r.ci_low * 100, 1)}, {_num(r.ci_high * 100, 1)}]"]
+            for r in base.itertuples(index=False) if r.classifier_a < r.classifier_b]
+    parts.append(_table(["A", "B", "n", "only A right", "only B right", "p (exact)", "accuracy A-B (points)"],
+                        rows, left=2))
+    return "\n".join(parts)
+
+
+def latency_section(metrics: pd.DataFrame) -> str:
+    overall = _overall(metrics)
+    overall = overall[overall["perturbation"] == "none"]
+    latency = overall.pivot_table(index="classifier", columns="metric", values="value")
+    if latency.empty or "latency_ms_mean" not in latency:
+        return "<h2 id='latency'>Latency and throughput</h2><p>No classifier produced predictions.</p>"
+    latency = latency.dropna(subset=["latency_ms_mean"])
+    rows = [[_esc(c), _num(r["latency_ms_mean"], 2), _num(r["latency_ms_median"], 2),
+             _num(1000.0 / r["latency_ms_mean"], 1) if r["latency_ms_mean"] > 0 else "&ndash;"]
+            for c, r in latency.iterrows()]
+    return ("<h2 id='latency'>Latency and throughput</h2>"
+            "<p>Model time per face (preprocessing and forward pass, batched), on this machine; throughput "
+            "is 1000 / mean latency, in faces per second on one inference job.</p>"
+            + _table(["Classifier", "mean ms/face", "median ms/face", "faces/s"], rows)
+            + (_figure("latency", latency_png(latency), "Mean latency per face.", "latency") if len(latency) else ""))
+
+
+def robustness_section(robustness: pd.DataFrame) -> str:
+    head = "<h2 id='robustness'>Robustness</h2>"
+    if robustness.empty:
+        return head + ("<p>No perturbation was run. Set <code>perturbations: [none, brightness_contrast, blur, "
+                       "jpeg, rotate]</code> in the config to probe robustness.</p>")
+    table = robustness.pivot_table(index=["classifier", "perturbation"], columns="metric", values="drop_points",
+                                   sort=False)
+    acc = robustness[robustness["metric"] == "accuracy"].set_index(["classifier", "perturbation"])
+    rows = []
+    for (clf, pert), r in table.iterrows():
+        a = acc.loc[(clf, pert)]
+        rows.append([_esc(clf), _esc(pert), f"{a['baseline']:.3f} &rarr; {a['value']:.3f}",
+                     *(f"{r[m]:+.1f}" if m in r and not math.isnan(r[m]) else "&ndash;"
+                       for m in ("accuracy", "balanced_accuracy", "f1_macro", "coverage")), _p(a["mcnemar_p"])])
+    drops = acc["drop_points"].unstack("classifier")
+    return (head + "<p>Drop in percentage points from the unperturbed run (positive = worse). p: McNemar's exact "
+            "test of correct-without vs correct-with on the same samples.</p>"
+            + _table(["Classifier", "Perturbation", "accuracy", "&Delta; accuracy", "&Delta; UAR", "&Delta; UF1",
+                      "&Delta; coverage", "p (exact)"], rows, left=2)
+            + _figure("robustness", robustness_png(drops), "Accuracy drop per perturbation.", "robustness"))
+
+
+def confidence_section(buckets: pd.DataFrame, curve: pd.DataFrame, thresholds: dict) -> str:
+    head = "<h2 id='confidence'>Confidence</h2>"
+    base_b = buckets[buckets["perturbation"] == "none"]
+    base_c = curve[curve["perturbation"] == "none"]
+    if base_b.empty:
+        return head + "<p>No classifier produced predictions.</p>"
+    rows = [[_esc(r.classifier), _esc(r.bucket), str(r.n), _num(r.share), _num(r.accuracy)]
+            for r in base_b.itertuples(index=False)]
+    return (head + f"<p>Confidence = probability of the predicted class. Buckets: high &ge; {thresholds['high']}, "
+            f"mid &ge; {thresholds['low']}, low below; no_prediction = no face or no prediction.</p>"
+            + _table(["Classifier", "Bucket", "n", "share", "accuracy"], rows, left=2)
+            + _figure("coverage-accuracy", coverage_curve_png(base_c),
+                      "Each point: abstain below a confidence threshold (0, 0.05, ..., 1).", "coverage-accuracy"))
+
+
+def provenance_section(prov: dict) -> str:
+    models = [[_esc(k), _esc(v["file"]), f"<code>{_esc(v['sha256'] or '-')}</code>", "yes" if v["available"] else "no",
+               _esc(v.get("license") or "")] for k, v in sorted(prov.get("models", {}).items())]
+    packages = [[_esc(k), _esc(v or "not installed")] for k, v in sorted(prov.get("packages", {}).items())]
+    return ("<h2 id='provenance'>Provenance</h2>"
+            f"<p>apexbench {_esc(prov.get('apexbench'))}, Python {_esc(prov.get('python'))}; config sha256 "
+            f"<code>{_esc(prov.get('config_sha256'))}</code>.</p>"
+            + _table(["Model", "File", "sha256", "available", "licence"], models, left=5)
+            + _table(["Package", "Version"], packages, left=2))
+
+
+def build_report(inputs: dict[str, str | Path], dataset: str, config: dict) -> str:
+    """The report's HTML from the run's files (``inputs``: metrics, paired, confidence, coverage,
+    robustness, provenance, samples, rejected, confusion)."""
+    metrics = pd.read_csv(inputs["metrics"], keep_default_na=False, na_values=[""])
+    metrics["class"] = metrics["class"].fillna("")
+    metrics["note"] = metrics["note"].fillna("")
+    paired = pd.read_csv(inputs["paired"])
+    buckets = pd.read_csv(inputs["confidence"])
+    curve = pd.read_csv(inputs["coverage"])
+    robustness = pd.read_csv(inputs["robustness"])
+    prov = json.loads(Path(inputs["provenance"]).read_text())
+    samples = read_parquet(inputs["samples"])
+    rejected = pd.read_csv(inputs["rejected"])
+    stats_cfg = config.get("statistics", {})
+    level = stats_cfg.get("confidence_level", 0.95)
+    sections = [
+        dataset_section(samples, rejected, dataset),
+        metrics_section(metrics, level),
+        confusion_section(metrics, Path(inputs["confusion"])),
+        recall_section(metrics),
+        paired_section(paired, level),
+        latency_section(metrics),
+        robustness_section(robustness),
+        confidence_section(buckets, curve, {"high": 0.7, "low": 0.4, **config.get("confidence", {})}),
+        provenance_section(prov),
+    ]
+    toc = " &middot; ".join(f"<a href='#{k}'>{t}</a>" for k, t in [
+        ("dataset", "Dataset"), ("metrics", "Metrics"), ("confusion", "Confusion"), ("recall", "Recall"),
+        ("paired", "Paired tests"), ("latency", "Latency"), ("robustness", "Robustness"),
+        ("confidence", "Confidence"), ("provenance", "Provenance")])
+    scheme = config.get("label_scheme", "")
+    boot = stats_cfg.get("bootstrap", 1000)
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>apexbench: {_esc(dataset)}"
+            f"</title><style>{CSS}</style></head><body>\n"
+            f"<h1>apexbench report: {_esc(dataset)}</h1><p class='note'>Label scheme <code>{_esc(scheme)}</code>; "
+            f"{boot} bootstrap resamples (seed {stats_cfg.get('seed', 0)}). Every number is also in "
+            "<code>results/metrics.csv</code> and <code>results/stats/</code>.</p><p>" + toc + "</p>\n"
+            + "\n".join(s for s in sections if s) + CHECK_SCRIPT + "</body></html>\n")
+
+
+def write_report(inputs: dict[str, str | Path], dataset: str, config: dict, out: str | Path) -> None:
+    write_text(build_report(inputs, dataset, config), out)
