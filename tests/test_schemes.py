@@ -60,7 +60,8 @@ def test_aggregate_maps_true_labels_to_the_scheme_and_adds_fold_rows():
                             "label_canonical": ["repression", "happiness", "others", "surprise"]})
     preds = pd.DataFrame({"sample_id": ["x1", "x2", "x3", "x4"], "status": ["ok"] * 3 + ["no_face"],
                           "pred_canonical": ["negative", "negative", "positive", None],
-                          "latency_ms": [1.0, 1.0, 1.0, np.nan], "fold": ["s1", "s2", "s2", None]})
+                          "latency_ms": [1.0, 1.0, 1.0, np.nan], "fold": ["s1", "s2", "s2", None],
+                          "scores": [[0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.2, 0.7, 0.1], None]})
     result = evaluate_classifier("flow", samples, preds, "megc3", {}, None)
     overall = result.metrics[result.metrics["class"] == ""].set_index("metric")
     # `others` (x3) is outside megc3; x1 right, x2 wrong, x4 failed: accuracy 1/3.

@@ -280,7 +280,7 @@ def test_placing_the_libreface_checkpoint_converts_and_runs_it(demo, models_mirr
     convert = pytest.importorskip("apexbench.convert")
     pytest.importorskip("torch", reason="the conversion extra (requirements-convert.txt) is not installed")
     convert.save_libreface_checkpoint(convert.build_libreface_net(seed=0), models_mirror / "repvgg.pt")
-    assert planned_jobs(demo) == {"fetch_model": 1, "convert": 1, "infer": 4, "aggregate": 1, "all": 1}
+    assert planned_jobs(demo) == {"fetch_model": 1, "convert": 1, "infer": 4, "aggregate": 1, "report": 1, "all": 1}
     snakemake(demo, "--cores", "2")
     record = yaml.safe_load((demo / "resources/models/converted/libreface.json").read_text())
     assert record["available"] and record["max_abs_diff"] < 1e-4 and record["n_crops"] == 11

@@ -143,7 +143,7 @@ def test_changing_one_row_reruns_its_shard_and_the_training(run):
     try:
         shard = shard_of("sub01/EP01_0", 2)
         assert planned_jobs(workdir) == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 1,
-                                         "features": 3, "train": 3, "aggregate": 1, "all": 1}
+                                         "features": 3, "train": 3, "aggregate": 1, "report": 1, "all": 1}
         assert planned_job_targets(workdir, "extract") == [f"results/frames/shard-{shard}.parquet"]
     finally:
         table.write_bytes(original)
