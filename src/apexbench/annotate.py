@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -37,6 +36,7 @@ from .confidence import scheme_probabilities
 from .errors import ApexbenchError
 from .faces import Face, make_detector, square_crop
 from .fsutil import atomic_path
+from .progress import Progress
 from .tables import write_text
 from .video import VideoError, read_image
 
@@ -205,7 +205,7 @@ def annotate_video(path: str | Path, annotator: Annotator, classifier_name: str,
     out_video.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_video.with_name(f".{out_video.stem}.partial{out_video.suffix}")
     writer, frames, tracker, faces, size = None, [], Tracker(), [], (0, 0)
-    start, index = time.perf_counter(), 0
+    progress, index = Progress("annotate", expected, "frames", log, name=path.name), 0
     try:
         while True:
             ok, frame = cap.read()
@@ -223,9 +223,7 @@ def annotate_video(path: str | Path, annotator: Annotator, classifier_name: str,
                 frames.append({"frame": index, "time_s": round(index / fps, 4), "faces": faces})
             writer.write(draw(frame, faces))
             index += 1
-            if index % 50 == 0:
-                rate = index / max(time.perf_counter() - start, 1e-9)
-                print(f"[annotate] {path.name}: {index}/{expected or '?'} frames ({rate:.1f}/s)", file=log)
+            progress.update(index)
     finally:
         cap.release()
         if writer is not None:

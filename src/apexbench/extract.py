@@ -11,7 +11,6 @@ found is kept with ``face_status = "no_face"``; a sample whose frames cannot be 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -20,6 +19,7 @@ import pandas as pd
 
 from .datasets.coding_tables import FRAMES, frame_path
 from .faces import best_face, make_detector, square_crop
+from .progress import Progress
 from .video import VideoError, read_frames, read_image
 
 FRAME_COLUMNS = [
@@ -50,13 +50,31 @@ def _load_frames(sample, root: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return read_image(path), None
 
 
+def face_columns(apex: np.ndarray, onset: np.ndarray | None, detector, faces_cfg: dict) -> dict:
+    """The frame-shard columns of one sample's decoded frames: both frames stored as JPEG, the face
+    detected on the APEX, and the same square box cropped from the APEX and the onset."""
+    size, margin = faces_cfg["crop_size"], faces_cfg["margin"]
+    jpeg = [cv2.IMWRITE_JPEG_QUALITY, faces_cfg["jpeg_quality"]]
+    faces = detector.detect(apex)
+    face = best_face(faces)
+    return {
+        "apex_jpeg": _encode(apex, ".jpg", jpeg),
+        "onset_jpeg": _encode(onset, ".jpg", jpeg) if onset is not None else None,
+        "faces_found": len(faces),
+        "face_status": "ok" if face else "no_face",
+        "face_box": list(face.box) if face else None,
+        "face_score": face.score if face else None,
+        "face_crop": _encode(square_crop(apex, face.box, size, margin), ".png") if face else None,
+        "onset_crop": (_encode(square_crop(onset, face.box, size, margin), ".png")
+                       if face and onset is not None else None),
+    }
+
+
 def extract_samples(samples: pd.DataFrame, root: str | Path, faces_cfg: dict, log=sys.stderr) -> pd.DataFrame:
     """Frame-shard rows for ``samples`` (the validated table of one shard)."""
     root = Path(root)
     detector = make_detector(faces_cfg["detector"], faces_cfg["min_score"], faces_cfg["model_selection"])
-    size, margin = faces_cfg["crop_size"], faces_cfg["margin"]
-    jpeg = [cv2.IMWRITE_JPEG_QUALITY, faces_cfg["jpeg_quality"]]
-    records, start = [], time.perf_counter()
+    records, progress = [], Progress("extract", len(samples), "samples", log)
     try:
         for i, sample in enumerate(samples.itertuples(index=False), 1):
             rec = dict.fromkeys(FRAME_COLUMNS)
@@ -67,24 +85,9 @@ def extract_samples(samples: pd.DataFrame, root: str | Path, faces_cfg: dict, lo
                 rec["face_status"] = f"error:{err.reason}"
                 print(f"[extract] {sample.sample_id}: {err.one_line()}", file=log)
             else:
-                rec["apex_jpeg"] = _encode(apex, ".jpg", jpeg)
-                rec["onset_jpeg"] = _encode(onset, ".jpg", jpeg) if onset is not None else None
-                faces = detector.detect(apex)
-                face = best_face(faces)
-                rec["faces_found"] = len(faces)
-                if face is None:
-                    rec["face_status"] = "no_face"
-                else:
-                    rec["face_status"] = "ok"
-                    rec["face_box"] = list(face.box)
-                    rec["face_score"] = face.score
-                    rec["face_crop"] = _encode(square_crop(apex, face.box, size, margin), ".png")
-                    if onset is not None:
-                        rec["onset_crop"] = _encode(square_crop(onset, face.box, size, margin), ".png")
+                rec.update(face_columns(apex, onset, detector, faces_cfg))
             records.append(rec)
-            if i % 50 == 0 or i == len(samples):
-                rate = i / max(time.perf_counter() - start, 1e-9)
-                print(f"[extract] {i}/{len(samples)} samples ({rate:.1f}/s)", file=log)
+            progress.update(i)
     finally:
         detector.close()
     frames = pd.DataFrame(records, columns=FRAME_COLUMNS, index=samples.index)

@@ -9,7 +9,6 @@ aggregate stage.
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ import pyarrow as pa
 from .classifiers import Classifier
 from .extract import decode_image
 from .labels import predict_canonical
+from .progress import Progress
 
 PREDICTION_SCHEMA = pa.schema([
     ("sample_id", pa.string()),
@@ -71,7 +71,7 @@ def predict_frames(frames: pd.DataFrame, classifier: Classifier, scheme: str, co
         else:
             crops[i] = image
     order = list(crops)
-    start, done = time.perf_counter(), 0
+    progress, done = Progress("infer", len(order), "faces", log), 0
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
         scores, per_face_ms = classifier.predict([crops[i] for i in idx])
@@ -90,6 +90,5 @@ def predict_frames(frames: pd.DataFrame, classifier: Classifier, scheme: str, co
             out.at[i, "pred_canonical"] = canonical[k]
             out.at[i, "latency_ms"] = per_face_ms
         done += len(idx)
-        rate = done / max(time.perf_counter() - start, 1e-9)
-        print(f"[infer] {done}/{len(order)} faces ({rate:.1f}/s)", file=log)
+        progress.update(done, force=True)
     return out

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import time
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from .extract import FRAME_COLUMNS, _encode, decode_image
-from .faces import best_face, make_detector, square_crop
+from .extract import FRAME_COLUMNS, _encode, decode_image, face_columns
+from .faces import make_detector
+from .progress import Progress
 
 PERTURBATIONS = ("none", "brightness_contrast", "blur", "jpeg", "rotate")
 NONE = "none"
@@ -60,10 +60,8 @@ def perturb(image: np.ndarray, name: str, sample_id: str = "") -> np.ndarray:
 def perturb_frames(frames: pd.DataFrame, perturbation: str, faces_cfg: dict, log=sys.stderr) -> pd.DataFrame:
     """A perturbed frame shard (same columns) from an unperturbed one."""
     detector = make_detector(faces_cfg["detector"], faces_cfg["min_score"], faces_cfg["model_selection"])
-    size, margin = faces_cfg["crop_size"], faces_cfg["margin"]
-    jpeg = [cv2.IMWRITE_JPEG_QUALITY, faces_cfg["jpeg_quality"]]
     out = frames.copy()
-    records, start = [], time.perf_counter()
+    records, progress = [], Progress(f"perturb:{perturbation}", len(frames), "samples", log)
     try:
         for i, row in enumerate(frames.itertuples(index=False), 1):
             rec = {c: getattr(row, c) for c in FRAME_COLUMNS}
@@ -71,19 +69,9 @@ def perturb_frames(frames: pd.DataFrame, perturbation: str, faces_cfg: dict, log
                 apex = perturb(decode_image(row.apex_jpeg), perturbation, row.sample_id)
                 onset = (perturb(decode_image(row.onset_jpeg), perturbation, row.sample_id)
                          if row.onset_jpeg is not None else None)
-                faces = detector.detect(apex)
-                face = best_face(faces)
-                rec.update(apex_jpeg=_encode(apex, ".jpg", jpeg),
-                           onset_jpeg=_encode(onset, ".jpg", jpeg) if onset is not None else None,
-                           faces_found=len(faces), face_status="ok" if face else "no_face",
-                           face_box=list(face.box) if face else None, face_score=face.score if face else None,
-                           face_crop=_encode(square_crop(apex, face.box, size, margin), ".png") if face else None,
-                           onset_crop=(_encode(square_crop(onset, face.box, size, margin), ".png")
-                                       if face and onset is not None else None))
+                rec.update(face_columns(apex, onset, detector, faces_cfg))
             records.append(rec)
-            if i % 50 == 0 or i == len(frames):
-                rate = i / max(time.perf_counter() - start, 1e-9)
-                print(f"[perturb:{perturbation}] {i}/{len(frames)} samples ({rate:.1f}/s)", file=log)
+            progress.update(i)
     finally:
         detector.close()
     for column in FRAME_COLUMNS:

@@ -116,6 +116,15 @@ def _figure(key: str, png: bytes, caption: str, alt: str) -> str:
 # --- figures -------------------------------------------------------------------------------------
 
 
+def _grouped_bars(ax, table: pd.DataFrame) -> None:
+    """One group of bars per row of ``table``, one bar per column (classifier), side by side."""
+    n = max(1, table.shape[1])
+    width = 0.8 / n
+    x = np.arange(table.shape[0])
+    for i, clf in enumerate(table.columns):
+        ax.bar(x + (i - (n - 1) / 2) * width, table[clf].to_numpy(), width, label=str(clf))
+
+
 def class_distribution_png(counts: pd.Series) -> bytes:
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.bar(range(len(counts)), counts.to_numpy(), color="#4c72b0")
@@ -129,12 +138,8 @@ def class_distribution_png(counts: pd.Series) -> bytes:
 def recall_bars_png(recall: pd.DataFrame) -> bytes:
     """``recall``: index = classes, columns = classifiers."""
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    n = max(1, recall.shape[1])
-    width = 0.8 / n
-    x = np.arange(recall.shape[0])
-    for i, clf in enumerate(recall.columns):
-        ax.bar(x + (i - (n - 1) / 2) * width, recall[clf].to_numpy(), width, label=str(clf))
-    ax.set_xticks(x, list(recall.index), rotation=30, ha="right")
+    _grouped_bars(ax, recall)
+    ax.set_xticks(np.arange(recall.shape[0]), list(recall.index), rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("recall")
     ax.set_title("Per-class recall")
@@ -183,13 +188,9 @@ def latency_png(latency: pd.DataFrame) -> bytes:
 def robustness_png(drops: pd.DataFrame) -> bytes:
     """``drops``: index = perturbations, columns = classifiers, accuracy drop in points."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    n = max(1, drops.shape[1])
-    width = 0.8 / n
-    x = np.arange(drops.shape[0])
-    for i, clf in enumerate(drops.columns):
-        ax.bar(x + (i - (n - 1) / 2) * width, drops[clf].to_numpy(), width, label=str(clf))
+    _grouped_bars(ax, drops)
     ax.axhline(0, color="#333", linewidth=0.8)
-    ax.set_xticks(x, list(drops.index))
+    ax.set_xticks(np.arange(drops.shape[0]), list(drops.index))
     ax.set_ylabel("accuracy drop (points)")
     ax.set_title("Robustness: accuracy lost under each perturbation")
     ax.legend(fontsize=8)

@@ -15,7 +15,6 @@ trials at 0.5 (``scipy.stats.binomtest``); 1 when ``b + c == 0``.
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -26,6 +25,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
 from .metrics import LABEL_METRICS
+from .progress import Progress
 
 # Headline metrics that get an interval: the label metrics plus coverage.
 CI_METRICS = LABEL_METRICS + ("coverage",)
@@ -93,15 +93,13 @@ def bootstrap_intervals(y_true: Sequence[str], y_pred: Sequence[str], ok: Sequen
     draws = {m: [] for m in CI_METRICS}
     if len(t) == 0:
         return {m: (math.nan, math.nan) for m in CI_METRICS}
-    start = time.perf_counter()
+    progress = Progress("bootstrap", len(indices), "resamples", log, every=250, name=label)
     for b, idx in enumerate(indices, 1):
         scores = headline_metrics(t[idx], p[idx], len(codes), all_codes)
         for m in LABEL_METRICS:
             draws[m].append(scores[m])
         draws["coverage"].append(float(ok[idx].mean()))
-        if log is not None and (b % 250 == 0 or b == len(indices)):
-            rate = b / max(time.perf_counter() - start, 1e-9)
-            print(f"[bootstrap] {label} {b}/{len(indices)} resamples ({rate:.0f}/s)", file=log)
+        progress.update(b)
     return {m: percentile_interval(v, confidence) for m, v in draws.items()}
 
 
