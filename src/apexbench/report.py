@@ -231,13 +231,17 @@ def dataset_section(samples: pd.DataFrame, rejected: pd.DataFrame, dataset: str)
 
 def metrics_section(metrics: pd.DataFrame, level: float) -> str:
     overall = _overall(metrics)
-    rows = []
+    rows, reasons = [], {}
     for (clf, pert), group in overall.groupby(["classifier", "perturbation"], sort=False):
         values = group.set_index("metric")
         if "unavailable" in values.index:
+            # The reason (often a long fix line) is listed once below the table, not per perturbation.
+            note = str(values.loc["unavailable", "note"])
+            status = "not applicable" if note.startswith("not applicable") else "unavailable"
+            reasons.setdefault(clf, note)
             rows.append(f'<tr><td class="l">{_esc(clf)}</td><td class="l">{_esc(pert)}</td>'
                         f'<td>{int(values.loc["unavailable", "n"])}</td><td class="l note" colspan="{len(HEADLINE)}">'
-                        f'unavailable: {_esc(values.loc["unavailable", "note"])}</td></tr>')
+                        f'{status} (see below)</td></tr>')
             continue
         cells = []
         for metric, _ in HEADLINE:
@@ -249,7 +253,8 @@ def metrics_section(metrics: pd.DataFrame, level: float) -> str:
     return ("<h2 id='metrics'>Metrics</h2>"
             f"<p>Headline metrics with percentile-bootstrap {level:.0%} intervals in brackets. Samples without a "
             "face or a prediction count as wrong; coverage is the share that got a prediction.</p>"
-            + _table(["Classifier", "Perturbation", "n"] + [h for _, h in HEADLINE], rows, left=2))
+            + _table(["Classifier", "Perturbation", "n"] + [h for _, h in HEADLINE], rows, left=2)
+            + "".join(f"<p class='note'><b>{_esc(clf)}</b>: {_esc(note)}</p>" for clf, note in reasons.items()))
 
 
 def confusion_section(metrics: pd.DataFrame, confusion_dir: Path) -> str:
