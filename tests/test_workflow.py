@@ -186,6 +186,19 @@ def test_changing_one_row_reextracts_only_its_shard(demo):
         table.write_text(original)
 
 
+def test_editing_package_code_reruns_only_the_jobs_that_run_it(demo):
+    module = demo / "src/apexbench/stats.py"  # reached by the aggregate script only
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n# a comment changes nothing\n")
+        assert planned_jobs(demo) == {}
+        module.write_text(original + "\n\ndef _unused():\n    return None\n")
+        assert planned_jobs(demo) == {"aggregate": 1, "report": 1, "all": 1}
+    finally:
+        module.write_text(original)
+    assert planned_jobs(demo) == {}
+
+
 def test_adding_a_classifier_runs_only_its_branch(demo):
     original = _with_config(demo, {"classifiers": {**_config(demo)["classifiers"],
                                                    "mini2": {"kind": "minixception", "batch_size": 8}}})

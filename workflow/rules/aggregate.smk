@@ -28,6 +28,7 @@ rule aggregate:
         coverage="results/stats/coverage_accuracy.csv",
         robustness="results/stats/robustness.csv",
     params:
+        code=code("aggregate"),
         classifiers=list(CLASSIFIERS),
         scheme=CFG["label_scheme"],
         dataset=DATASET["name"],

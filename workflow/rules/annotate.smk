@@ -11,6 +11,7 @@ rule annotate_image:
     wildcard_constraints:
         name=_names(image=True),
     params:
+        code=code("annotate"),
         annotate=ANNOTATE,
         classifier=annotate_classifier,
         faces=CFG["faces"],
@@ -35,6 +36,7 @@ rule annotate_video:
     wildcard_constraints:
         name=_names(image=False),
     params:
+        code=code("annotate"),
         annotate=ANNOTATE,
         classifier=annotate_classifier,
         faces=CFG["faces"],

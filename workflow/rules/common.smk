@@ -5,6 +5,7 @@ from pathlib import Path
 # The package lives in src/; scripts find it through workflow/scripts/_apexbench_path.py.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from apexbench.codehash import code_fingerprint
 from apexbench.config import validate_config
 from apexbench.convert import check_samples, converted_is_stale
 from apexbench.datasets import read_dataset
@@ -26,6 +27,18 @@ except ApexbenchError as err:
     fail(err)
 
 DATASET = CFG["dataset"]
+
+
+def code(script):
+    """Fingerprint of the package code workflow/scripts/<script>.py reaches: every rule has it as a
+    param, so editing a module reruns the jobs that run it (Snakemake itself sees only the script).
+    """
+    base = Path(workflow.basedir)
+    return code_fingerprint(
+        base / "workflow" / "scripts" / f"{script}.py", base / "src"
+    )
+
+
 N_SHARDS = CFG["shards"]
 SHARDS = list(range(N_SHARDS))
 CLASSIFIERS = CFG["classifiers"]

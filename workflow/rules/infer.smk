@@ -10,6 +10,7 @@ rule infer:
     wildcard_constraints:
         classifier=OFF_THE_SHELF_PATTERN,
     params:
+        code=code("infer"),
         classifier=lambda w: CLASSIFIERS[w.classifier],
         scheme=CFG["label_scheme"],
     conda:

@@ -16,6 +16,7 @@ rule fetch_model:
     output:
         model_status("{model}"),
     params:
+        code=code("fetch_model"),
         models=CFG["models"],
     conda:
         "../envs/apexbench.yaml"
@@ -33,6 +34,7 @@ rule fetch_model:
 rule fetch_models:
     # Download every registry file up front (e.g. on a cluster's login node); always runs when asked.
     params:
+        code=code("fetch_models"),
         models=CFG["models"],
         model_keys=sorted(REGISTRY),
     conda:

@@ -14,6 +14,7 @@ rule extract_perturbed:
     wildcard_constraints:
         perturbation=PERTURBATION_NAMES,
     params:
+        code=code("extract_perturbed"),
         faces=CFG["faces"],
     conda:
         "../envs/apexbench.yaml"
@@ -39,6 +40,7 @@ rule infer_perturbed:
         perturbation=PERTURBATION_NAMES,
         classifier=OFF_THE_SHELF_PATTERN,
     params:
+        code=code("infer"),
         classifier=lambda w: CLASSIFIERS[w.classifier],
         scheme=CFG["label_scheme"],
     conda:

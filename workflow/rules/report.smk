@@ -15,6 +15,7 @@ rule report:
     output:
         "results/report/index.html",
     params:
+        code=code("report"),
         dataset=DATASET["name"],
         config=CFG,
     conda:

@@ -13,6 +13,7 @@ rule features:
     wildcard_constraints:
         classifier=TRAINED_PATTERN,
     params:
+        code=code("features"),
         kind=lambda w: CLASSIFIERS[w.classifier]["kind"],
     conda:
         "../envs/apexbench.yaml"
@@ -41,6 +42,7 @@ rule train:
     wildcard_constraints:
         classifier=TRAINED_PATTERN,
     params:
+        code=code("train"),
         kind=lambda w: CLASSIFIERS[w.classifier]["kind"],
         scheme=CFG["label_scheme"],
         evaluation=CFG["evaluation"],

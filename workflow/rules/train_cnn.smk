@@ -8,6 +8,7 @@ rule train_cnn:
         curve=report(f"{TRAIN_DIR}/curve.png", category="Training"),
         summary=f"{TRAIN_DIR}/train.json",
     params:
+        code=code("train_cnn"),
         train_root=TRAIN["train_root"],
         val_root=TRAIN["val_root"],
         labels=TRAIN["labels"],
@@ -36,6 +37,7 @@ rule export_cnn:
         report=f"{TRAIN_DIR}/export.json",
         status=[trained_status(p) for p in PRECISIONS],
     params:
+        code=code("export_cnn"),
         train_root=TRAIN["train_root"],
         val_root=TRAIN["val_root"],
         labels=TRAIN["labels"],

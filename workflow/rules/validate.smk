@@ -9,6 +9,7 @@ rule validate_shard:
         samples="results/validated/shard-{shard}.parquet",
         rejected="results/validated/rejected-{shard}.parquet",
     params:
+        code=code("validate_shard"),
         rows=lambda w: SHARD_ROWS[int(w.shard)],
         dataset=DATASET,
         n_shards=N_SHARDS,
@@ -34,6 +35,7 @@ rule validate:
         rejected="results/validated/rejected.csv",
         summary=report("results/validated/summary.md", category="Dataset"),
     params:
+        code=code("validate"),
         dataset=DATASET["name"],
     conda:
         "../envs/apexbench.yaml"
