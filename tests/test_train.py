@@ -125,6 +125,8 @@ def test_default_run_does_not_train(tmp_path):
     workdir = make_workdir(tmp_path)
     jobs = planned_jobs(workdir)
     assert jobs["infer"] > 0 and "train_cnn" not in jobs and "export_cnn" not in jobs
+    # Asked for by name, the `cnn` target trains and exports (and needs nothing of the benchmark).
+    assert planned_jobs(workdir, "cnn") == {"train_cnn": 1, "export_cnn": 1, "cnn": 1}
     # The workflow imports apexbench.train.data at parse time: it must not need torch.
     code = "import sys, apexbench.train.data, apexbench.classifiers; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(workdir / "src")})
