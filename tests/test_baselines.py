@@ -10,7 +10,9 @@ import pytest
 
 from apexbench.baselines import (
     FLOW_GRID,
+    LANDMARK_PCA,
     Embedder,
+    MeshReader,
     compute_features,
     flow_features,
     fold_splits,
@@ -20,7 +22,10 @@ from apexbench.baselines import (
     out_of_fold,
     train_predictions,
 )
+from apexbench.extract import decode_image, face_columns
+from apexbench.faces import make_detector
 from apexbench.models import load_registry, resolve
+from apexbench.video import read_image
 
 from conftest import REPO, shared_path
 
@@ -180,3 +185,64 @@ def test_siamese_embedding_is_the_penultimate_block_and_separates_expressions(em
     assert X.shape == (120, 128)
     np.testing.assert_array_equal(embedder(cv2.imread(str(f))), X[-1])  # deterministic
     assert cross_val_score(LogisticRegression(max_iter=2000), X, y, cv=5).mean() > 0.85
+
+
+@pytest.mark.parametrize("n_subjects, per_subject, n_features", [
+    (4, 12, 80),  # 36 training samples per LOSO fold: fewer than LANDMARK_PCA
+    (8, 12, 20),  # 84 training samples but only 20 features
+])
+def test_landmarks_adapt_pca_to_small_folds(n_subjects, per_subject, n_features):
+    X, y, groups = synthetic(n_subjects, per_subject, n_features)
+    scores, pred, folds, _ = out_of_fold(X, y, groups, "landmarks", CLASSES, "loso", seed=0)
+    assert len(set(folds)) == n_subjects
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0)
+    assert (np.array(pred) == np.array(y)).mean() > 0.6
+    held = np.array([g == "s0" for g in groups])
+    model = make_model("landmarks", n_features, 0).fit(X[~held], np.array(y, dtype=object)[~held])
+    assert model.named_steps["pca"].pca_.n_components_ == min(LANDMARK_PCA, (~held).sum() - 1, n_features)
+
+
+def test_landmarks_pca_on_a_large_fold_is_the_plain_64_component_pca():
+    from sklearn.decomposition import PCA
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _ = synthetic(n_subjects=8, per_subject=12, n_features=80)
+    plain = Pipeline([("scale", StandardScaler()), ("pca", PCA(n_components=LANDMARK_PCA, random_state=0)),
+                      ("clf", MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-2, max_iter=400, random_state=0))])
+    model = make_model("landmarks", X.shape[1], 0)
+    for m in (plain, model):
+        m.fit(X, y)
+    assert model.named_steps["pca"].pca_.n_components_ == LANDMARK_PCA
+    np.testing.assert_array_equal(model.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.fixture(scope="module")
+def mesh_reader():
+    reader = MeshReader()
+    yield reader
+    reader.close()
+
+
+def test_mesh_reader_finds_468_landmarks_on_a_real_face(mesh_reader):
+    """A CK+48 image as the ckplus48 configs store it (detector none, 48 px crop): a full mesh."""
+    path = sorted((shared_path("data", "ckplus48") / "happy").glob("*.png"))[0]
+    detector = make_detector("none")
+    try:
+        crop = decode_image(face_columns(read_image(path), None, detector,
+                                         {"crop_size": 48, "margin": 0.0, "jpeg_quality": 95})["face_crop"])
+    finally:
+        detector.close()
+    assert crop.shape == (48, 48, 3)
+    mesh = mesh_reader(crop)
+    assert mesh is not None and mesh.shape == (468, 3) and np.isfinite(mesh).all()
+    # x, y are fractions of the padded input, where the crop spans [1/6, 5/6]; in crop fractions the
+    # mesh covers the face. On the tight CK+48 crops the chin sits a few pixels past the lower edge.
+    in_crop = (mesh[:, :2] - 1 / 6) * 1.5
+    assert (in_crop > -0.05).all() and (in_crop < 1.1).all()
+    assert (in_crop.min(axis=0) < 0.2).all() and (in_crop.max(axis=0) > 0.8).all()  # spans the face
+
+
+def test_mesh_reader_returns_none_without_a_face(mesh_reader):
+    assert mesh_reader(np.full((48, 48, 3), 128, dtype=np.uint8)) is None

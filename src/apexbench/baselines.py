@@ -9,7 +9,8 @@ Three kinds, each a classifier in the same fan-out as the off-the-shelf ones:
   regression with balanced class weights.
 - ``landmarks``: MediaPipe FaceMesh (468 x 3) on the APEX crop, centred and scaled by its own spread,
   plus the APEX - onset displacement when the dataset has onsets. Classifier: standardise -> PCA
-  (``LANDMARK_PCA`` components) -> MLP with balanced class weights (per-sample weights).
+  (``LANDMARK_PCA`` components, fewer when a training fold has at most that many samples or
+  features) -> MLP with balanced class weights (per-sample weights).
 - ``siamese``: the FER2013 mini-Xception (the same LiteRT file as the ``minixception`` classifier) as
   a shared embedding: the output of its last residual block (``add_4``, 4x4x128, the input of the
   final classifier convolution) global-average pooled to 128 values, read with LiteRT's
@@ -35,6 +36,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from .extract import decode_image
 
@@ -189,9 +191,35 @@ def not_applicable(kind: str, features: pd.DataFrame, dataset: str) -> str | Non
     return None
 
 
+class CappedPCA(TransformerMixin, BaseEstimator):
+    """PCA with at most ``max_components`` components, fewer when the data it is fit on is smaller:
+    ``min(max_components, n_samples - 1, n_features)``, at least 1 (a small LOSO training fold)."""
+
+    def __init__(self, max_components: int = LANDMARK_PCA, random_state=None):
+        self.max_components = max_components
+        self.random_state = random_state
+
+    def _new_pca(self, X):
+        from sklearn.decomposition import PCA
+
+        n_samples, n_features = np.shape(X)
+        n = max(1, min(self.max_components, n_samples - 1, n_features))
+        return PCA(n_components=n, random_state=self.random_state)
+
+    def fit(self, X, y=None):
+        self.pca_ = self._new_pca(X).fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):  # PCA's own fit_transform: the same bits as a plain PCA
+        self.pca_ = self._new_pca(X)
+        return self.pca_.fit_transform(X)
+
+    def transform(self, X):
+        return self.pca_.transform(X)
+
+
 def make_model(kind: str, n_features: int, seed: int):
     """A fresh, unfitted scikit-learn pipeline for ``kind`` (everything in it is fit per fold)."""
-    from sklearn.decomposition import PCA
     from sklearn.feature_selection import SelectKBest, f_classif
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
@@ -203,7 +231,7 @@ def make_model(kind: str, n_features: int, seed: int):
         return Pipeline([("scale", StandardScaler()), ("select", SelectKBest(f_classif, k=min(FLOW_KBEST, n_features))),
                          ("clf", logreg)])
     if kind == "landmarks":
-        return Pipeline([("scale", StandardScaler()), ("pca", PCA(n_components=LANDMARK_PCA, random_state=seed)),
+        return Pipeline([("scale", StandardScaler()), ("pca", CappedPCA(LANDMARK_PCA, random_state=seed)),
                          ("clf", MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-2, max_iter=400,
                                                random_state=seed))])
     if kind == "siamese":
