@@ -108,6 +108,63 @@ def test_demo_video_seeks_equal_sequential_decode(demo_media, name):
         assert np.array_equal(frames[index], truth[index]), f"{name} frame {index} differs"
 
 
+class _CountingCapture:
+    """A cv2.VideoCapture that counts the frames it decodes (read) and the seeks it is asked for."""
+
+    def __init__(self, cap):
+        self._cap, self.reads, self.seeks = cap, 0, []
+
+    def read(self):
+        self.reads += 1
+        return self._cap.read()
+
+    def set(self, prop, value):
+        if prop == cv2.CAP_PROP_POS_FRAMES:
+            self.seeks.append(value)
+        return self._cap.set(prop, value)
+
+    def __getattr__(self, name):
+        return getattr(self._cap, name)
+
+
+def _count_decoding(monkeypatch) -> list[_CountingCapture]:
+    """Wrap every capture apexbench.video opens; make a fall-back to sequential decoding fail loudly."""
+    import apexbench.video as video
+
+    opened: list[_CountingCapture] = []
+    real_open = video._open_capture
+
+    def counting_open(path):
+        opened.append(_CountingCapture(real_open(path)))
+        return opened[-1]
+
+    def no_restart(self):
+        raise AssertionError(f"{self.path}: seeking fell back to decoding from the start")
+
+    monkeypatch.setattr(video, "_open_capture", counting_open)
+    monkeypatch.setattr(video._Reader, "_restart", no_restart)
+    return opened
+
+
+def test_apex_is_reached_by_seeking_not_by_decoding_from_the_start(index_video, monkeypatch):
+    """Reading onset 240 and APEX 270 of 300 frames decodes the two head frames, one frame per seek
+    and the few frames between onset and APEX when they are close: far fewer than 271."""
+    opened = _count_decoding(monkeypatch)
+    frames = read_frames(index_video, [240, 270])
+    assert {i: decode_index(f) for i, f in frames.items()} == {240: 240, 270: 270}
+    assert len(opened) == 1, "one decoding capture (the packet timeline is read without decoding)"
+    assert 240 in opened[0].seeks and 270 in opened[0].seeks
+    assert opened[0].reads <= 2 + 2, opened[0].reads
+
+
+@pytest.mark.parametrize("name", ["WolfgangLanger_Pexels.mp4"])
+def test_real_h264_apex_is_reached_by_seeking(demo_media, monkeypatch, name):
+    opened = _count_decoding(monkeypatch)
+    frames = read_frames(demo_media / name, [400])
+    assert np.array_equal(frames[400], sequential_frames(demo_media / name)[400])
+    assert opened[0].seeks == [400] and opened[0].reads <= 3, (opened[0].seeks, opened[0].reads)
+
+
 def test_read_image(demo_media):
     assert read_image(demo_media / "multi_face.jpg").ndim == 3
 

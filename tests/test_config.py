@@ -1,0 +1,51 @@
+"""The config is checked against workflow/schemas/config.schema.yaml: defaults filled in, and every
+wrong key or type is one line naming the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from apexbench.config import validate_config
+from apexbench.errors import ConfigError
+from conftest import REPO
+
+DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def _error(changes) -> str:
+    config = copy.deepcopy(DEFAULT)
+    changes(config)
+    with pytest.raises(ConfigError) as info:
+        validate_config(config)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_the_default_config_is_valid_and_gets_its_defaults():
+    config = validate_config(copy.deepcopy(DEFAULT))
+    assert config["shards"] == 4 and config["label_scheme"] == "canonical7"
+    assert config["perturbations"] == ["none"]  # a default from the schema, absent from the file
+
+
+def test_a_misspelled_top_level_key_is_named():
+    message = _error(lambda c: c.update(shard=3))
+    assert "'shard' was unexpected" in message and "spelling" in message
+
+
+def test_a_misspelled_nested_key_is_named_with_its_path():
+    message = _error(lambda c: c["faces"].update(detectr="haar"))
+    assert "faces" in message and "'detectr' was unexpected" in message
+
+
+def test_a_wrong_type_is_named_with_its_path():
+    message = _error(lambda c: c.update(shards="many"))
+    assert message.startswith("config: shards: 'many' is not of type 'integer'")
+
+
+def test_an_unknown_choice_is_named():
+    message = _error(lambda c: c["faces"].update(detector="dlib"))
+    assert "faces.detector" in message and "dlib" in message
