@@ -148,3 +148,39 @@ def test_changing_one_row_reruns_its_shard_and_the_training(run):
     finally:
         table.write_bytes(original)
     assert planned_jobs(workdir) == {}
+
+
+@pytest.fixture(scope="module")
+def perturbed_run(tmp_path_factory, mirror_dir):
+    """The same dataset with a blur probe, one classifier that runs in `infer` and one LOSO baseline."""
+    data = tmp_path_factory.mktemp("casme2blur") / "CASME2_RAW"
+    data.mkdir()
+    table = build_dataset(data)
+    workdir = make_workdir(tmp_path_factory.mktemp("work_blur"))
+    config = {
+        "dataset": {"name": "casme2blur", "format": "casme2", "root": str(data), "table": str(table),
+                    "labels": "casme2"},
+        "shards": 1,
+        "label_scheme": "casme4",
+        "faces": {"detector": "none", "crop_size": 64, "margin": 0.0},
+        "classifiers": {"minixception": {"kind": "minixception"}, "flow": {"kind": "flow"}},
+        "evaluation": {"protocol": "loso"},
+        "perturbations": ["none", "blur"],
+        "models": {"mirror": str(mirror_dir), "download": False},
+    }
+    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def test_perturbations_probe_the_infer_classifiers_and_leave_the_baselines_unperturbed(perturbed_run):
+    workdir = perturbed_run
+    metrics = pd.read_csv(workdir / "results/metrics.csv", keep_default_na=False, na_values=[""])
+    overall = metrics[metrics["class"].isna() & (metrics["metric"] == "accuracy")]
+    assert sorted(zip(overall["classifier"], overall["perturbation"])) == [
+        ("flow", "none"), ("minixception", "blur"), ("minixception", "none")]
+    assert overall.set_index(["classifier", "perturbation"]).loc[("minixception", "blur"), "n"] == 32
+    assert not (workdir / "results/perturbed/blur/predictions/flow").exists()
+    robustness = pd.read_csv(workdir / "results/stats/robustness.csv")
+    assert set(robustness["classifier"]) == {"minixception"} and set(robustness["perturbation"]) == {"blur"}
+    assert (workdir / "results/report/index.html").is_file()

@@ -10,12 +10,12 @@ rule aggregate:
             shard=SHARDS,
         ),
         models=all_model_status(),
-        perturbed=expand(
-            "results/perturbed/{perturbation}/predictions/{classifier}/shard-{shard}.parquet",
-            perturbation=PERTURBED,
-            classifier=OFF_THE_SHELF,
-            shard=SHARDS,
-        ),
+        perturbed=[
+            f
+            for by_classifier in PERTURBED_PREDICTIONS.values()
+            for files in by_classifier.values()
+            for f in files
+        ],
     output:
         metrics="results/metrics.csv",
         summary="results/summary.md",
@@ -33,13 +33,14 @@ rule aggregate:
         scheme=CFG["label_scheme"],
         dataset=DATASET["name"],
         config=CFG,
-        perturbations=PERTURBED,
+        perturbed=PERTURBED_PREDICTIONS,
     conda:
         "../envs/apexbench.yaml"
     log:
         "logs/aggregate.log",
     benchmark:
         "benchmarks/out/aggregate/aggregate.tsv"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,

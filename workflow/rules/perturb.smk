@@ -4,6 +4,15 @@
 # baselines are evaluated unperturbed only. `none` is the unperturbed run and keeps its usual paths.
 PERTURBED = [p for p in CFG["perturbations"] if p != "none"]
 PERTURBATION_NAMES = "brightness_contrast|blur|jpeg|rotate"
+# Perturbation -> classifier -> its perturbed prediction shards: the one place that says which
+# classifiers are probed (those that run in `infer`); aggregate takes its inputs and params from it.
+PERTURBED_PREDICTIONS = {
+    p: {
+        c: [f"results/perturbed/{p}/predictions/{c}/shard-{k}.parquet" for k in SHARDS]
+        for c in OFF_THE_SHELF
+    }
+    for p in PERTURBED
+}
 
 
 rule extract_perturbed:

@@ -19,12 +19,5 @@ with script_log(snakemake) as log:
         snakemake.params.config,
         dict(snakemake.output),
         log,
-        perturbed={
-            pert: {
-                name: [p for p in snakemake.input.perturbed
-                       if Path(p).parent.name == name and Path(p).parts[-4] == pert]
-                for name in snakemake.params.classifiers
-            }
-            for pert in snakemake.params.perturbations
-        },
+        perturbed=snakemake.params.perturbed,
     )
