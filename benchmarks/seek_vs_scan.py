@@ -6,6 +6,10 @@ APEX frames both ways and checks that both return identical frames carrying the 
 
     .venv/bin/python benchmarks/seek_vs_scan.py [--videos 20] [--frames 300] [--size 160x120]
                                                 [--out times.csv]
+
+With ``--real FILE ...`` it times real videos instead (e.g. the demo's H.264 clips in
+``resources/demo/media/`` after ``make demo``), ``--videos`` onset/APEX pairs per file, and checks
+the seeked frames against the scanned ones pixel for pixel.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from apexbench.synthetic import decode_index, write_index_video  # noqa: E402
-from apexbench.video import read_frames  # noqa: E402
+from apexbench.video import probe_video, read_frames  # noqa: E402
 
 
 @dataclass
@@ -53,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=parse_size, default=(160, 120), help="WIDTHxHEIGHT (160x120)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the APEX indices (0)")
     parser.add_argument("--out", type=Path, help="optional CSV with one row per video")
+    parser.add_argument("--real", type=Path, nargs="+", help="time these real videos instead")
     return parser.parse_args(argv)
 
 
@@ -76,7 +81,7 @@ def scan_frames(path: Path, onset: int, apex: int) -> dict[int, np.ndarray]:
     return frames
 
 
-def time_video(path: Path, onset: int, apex: int) -> Timing:
+def time_video(path: Path, onset: int, apex: int, indexed: bool = True) -> Timing:
     start = time.perf_counter()
     seeked = read_frames(path, [onset, apex])
     seek_s = time.perf_counter() - start
@@ -84,7 +89,8 @@ def time_video(path: Path, onset: int, apex: int) -> Timing:
     scanned = scan_frames(path, onset, apex)
     scan_s = time.perf_counter() - start
     identical = all(
-        np.array_equal(seeked[i], scanned[i]) and decode_index(seeked[i]) == i for i in (onset, apex)
+        np.array_equal(seeked[i], scanned[i]) and (not indexed or decode_index(seeked[i]) == i)
+        for i in (onset, apex)
     )
     return Timing(path.name, onset, apex, seek_s, scan_s, identical)
 
@@ -99,19 +105,26 @@ def write_csv(path: Path, timings: list[Timing]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory(prefix="seek_vs_scan_") as tmp:
-        videos = [
-            write_index_video(Path(tmp) / f"video{k:03d}.mp4", args.frames, size=args.size)
-            for k in range(args.videos)
-        ]
-        timings = [time_video(path, *pick_onset_apex(rng, args.frames)) for path in videos]
+    if args.real:
+        timings = []
+        for path in args.real:
+            n_frames = probe_video(path).frame_count
+            timings += [time_video(path, *pick_onset_apex(rng, n_frames), indexed=False) for _ in range(args.videos)]
+        what = f"{len(args.real)} real video(s), {args.videos} onset/APEX pairs each"
+    else:
+        with tempfile.TemporaryDirectory(prefix="seek_vs_scan_") as tmp:
+            videos = [
+                write_index_video(Path(tmp) / f"video{k:03d}.mp4", args.frames, size=args.size)
+                for k in range(args.videos)
+            ]
+            timings = [time_video(path, *pick_onset_apex(rng, args.frames)) for path in videos]
+        what = f"{len(timings)} videos of {args.frames} frames at {args.size[0]}x{args.size[1]}"
     seek = sum(t.seek_s for t in timings)
     scan = sum(t.scan_s for t in timings)
     mismatches = [t.video for t in timings if not t.identical]
     print(
         f"seek: {seek:.2f} s, scan: {scan:.2f} s, ratio {scan / seek:.1f}x "
-        f"({len(timings)} videos of {args.frames} frames at {args.size[0]}x{args.size[1]}; "
-        f"identical frames: {not mismatches})"
+        f"({what}; identical frames: {not mismatches})"
     )
     if args.out:
         write_csv(args.out, timings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import cv2
@@ -61,6 +62,17 @@ def test_metrics_target_alone_builds_everything_and_a_rerun_does_nothing(demo):
     assert planned_jobs(demo) == {}
     proc = snakemake(demo, "--dry-run", "--cores", "2")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_long_steps_log_their_progress(demo):
+    """extract and infer print `[step] done/total unit (rate/s)`; the totals add up to the run's samples."""
+    samples = pd.read_parquet(demo / "results/validated/samples.parquet")
+    line = re.compile(r"^\[(extract|infer)\] (\d+)/(\d+) (samples|faces) \(\d+\.\d/s\)$", re.M)
+    extracted = [line.findall((demo / f"logs/extract/shard-{k}.log").read_text())[-1] for k in range(4)]
+    assert all(done == total for _, done, total, _ in extracted)
+    assert sum(int(total) for _, _, total, _ in extracted) == len(samples)
+    inferred = [line.findall(log.read_text()) for log in sorted((demo / "logs/infer/minixception").glob("*.log"))]
+    assert len(inferred) == 4 and all(found and found[-1][1] == found[-1][2] for found in inferred)
 
 
 def test_validation_rejects_the_deliberate_bad_row(demo):
@@ -250,9 +262,15 @@ def test_annotate_multi_face_finds_all_five_faces(demo):
     for face in result["faces"]:
         assert set(face) >= {"id", "emotion", "score", "bbox"} and len(face["bbox"]) == 4
         assert face["emotion"] is None or face["score"] >= 0.4
+    assert any(face["emotion"] is not None for face in result["faces"])
     assert len(json.loads((demo / "results/annotate/45-m7-di-ph.json").read_text())["faces"]) == 1
     image = cv2.imread(str(demo / "results/annotate/multi_face.png"))
-    assert image.shape == (667, 1000, 3)
+    original = cv2.imread(str(demo / "resources/demo/media/multi_face.jpg"))
+    assert image.shape == original.shape == (667, 1000, 3)
+    for face in result["faces"]:  # each face's box is drawn: its top edge no longer looks like the photo
+        x, y, w, h = (int(round(v)) for v in face["bbox"])
+        edge = (slice(max(y, 0), max(y, 0) + 2), slice(max(x, 0), x + w))
+        assert np.abs(image[edge].astype(int) - original[edge].astype(int)).mean() > 20, face["id"]
 
 
 def test_annotate_video_writes_an_mp4_with_every_frame(demo):
@@ -270,7 +288,9 @@ def test_annotate_video_writes_an_mp4_with_every_frame(demo):
     cap = cv2.VideoCapture(str(demo / "results/annotate/single_face.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == result["n_frames"]
     cap.release()
-    assert "frames" in (demo / "logs/annotate/single_face.log").read_text()
+    log = (demo / "logs/annotate/single_face.log").read_text()
+    done = re.findall(r"^\[annotate\] single_face.mp4: (\d+)/\d+ frames \(", log, re.M)
+    assert done and int(done[-1]) == result["n_frames"], log
 
 
 def test_placing_the_missing_weights_picks_up_the_classifier(demo, tmp_path):
