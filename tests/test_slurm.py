@@ -32,10 +32,23 @@ def slurm(tmp_path_factory):
         cluster.start()
     except SlurmUnavailable as err:
         pytest.fail(f"local Slurm did not start: {err}")
+    pids = {name: proc.pid for name, proc in cluster.procs.items()}
+    assert set(pids) == {"munged", "slurmctld", "slurmd"}, pids
     try:
         yield cluster
     finally:
         cluster.stop()
+    alive = [f"{name} (pid {pid})" for name, pid in pids.items() if _running(pid)]
+    assert not alive, f"still running after stop(): {', '.join(alive)}"
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` is a live process (not a zombie: stop() reaps what it started)."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
 
 
 def _two_classifiers(workdir):
