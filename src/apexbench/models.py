@@ -464,3 +464,24 @@ def status_is_stale(status_path: str | os.PathLike, entry: ModelEntry, models_di
         return True
     stat = target.stat()
     return (stat.st_size, stat.st_mtime_ns) != (record.get("size"), record.get("mtime_ns"))
+
+
+def fetch_all(keys: list[str], models_cfg: dict, log: TextIO) -> list[dict]:
+    """Resolve every registry model up front (``snakemake fetch_models`` on a login node).
+
+    Prints one line per model (path and sha256, or the one-line fix) to ``log`` and stdout; if any
+    could not be had, raises ModelUnavailableError naming them, so the command fails visibly."""
+    records = []
+    for key in keys:
+        record = model_status_record(key, models_cfg, progress=log)
+        line = f"{key}: {record['path']} ({record['sha256']})" if record["available"] else f"{key}: {record['message']}"
+        print(line, file=log)
+        print(line, flush=True)
+        records.append(record)
+    missing = [r["key"] for r in records if not r["available"]]
+    if missing:
+        raise ModelUnavailableError(
+            f"{len(missing)} of {len(records)} weight files could not be fetched ({', '.join(missing)}); "
+            "each line above says where to put the file or how to get it, then run `snakemake fetch_models` again"
+        )
+    return records
