@@ -145,6 +145,18 @@ def test_deepface_missing_weights_is_one_line(tmp_path):
         load_classifier("deepface", tmp_path / "facial_expression_model_weights.onnx")
 
 
+def test_deepface_corrupt_weights_is_one_line(tmp_path):
+    """A file DeepFace cannot load (an interrupted download): its ValueError becomes our one line."""
+    corrupt = tmp_path / "deepface" / ".deepface" / "weights" / "facial_expression_model_weights.onnx"
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_bytes(b"<html>not an onnx graph</html>")
+    with pytest.raises(ModelUnavailableError) as err:
+        load_classifier("deepface", corrupt)
+    message = str(err.value)
+    assert message.startswith(f"DeepFace could not load {corrupt}: ") and "\n" not in message
+    assert corrupt.read_bytes() == b"<html>not an onnx graph</html>"  # left for the user to replace
+
+
 def test_deepface_native_detects_faces_in_full_frames(deepface_model, demo_media):
     clf = load_classifier("deepface_native", deepface_model, detector="opencv")
     assert clf.input_column == "apex_jpeg" and clf.own_detector
