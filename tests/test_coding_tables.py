@@ -198,3 +198,22 @@ def test_validate_and_extract_frames(tmp_path):
     # The APEX crop is frame 34210's image, the onset crop frame 34208's (gray levels 34210*7 % 256...).
     assert int(decode_image(first["face_crop"]).mean().round()) == (34210 * 7) % 256
     assert int(decode_image(first["onset_crop"]).mean().round()) == (34208 * 7) % 256
+
+
+def test_samm_rows_validate_and_extract_from_frames_laid_out_like_samm(tmp_path):
+    """The real SAMM table's first clips, with frame images generated where SAMM keeps them
+    (``006/006_1_2/006_05588.jpg``): accepted, and the crops are the onset and APEX images."""
+    rows = rows_of("samm", "SAMM", "SAMM.xlsx")[:3]
+    root = tmp_path / "SAMM"
+    for row in rows:
+        write_frames(root, row.source, range(row.onset, row.offset + 1))
+    assert (root / "006/006_1_2/006_05588.jpg").is_file()
+    samples, rejected = validate_rows(rows, root, DATASET_LABEL_MAPS["samm"], 4)
+    assert rejected.empty and samples["sample_id"].tolist() == [r.sample_id for r in rows]
+    assert (samples["kind"] == "frames").all()
+    assert samples["frame_count"].tolist() == [r.offset - r.onset + 1 for r in rows]
+    frames = extract_samples(samples, root, {"detector": "none", "min_score": 0.5, "model_selection": 0,
+                                             "crop_size": 32, "margin": 0.0, "jpeg_quality": 95}).set_index("sample_id")
+    for row in rows:
+        assert int(decode_image(frames.loc[row.sample_id, "face_crop"]).mean().round()) == (row.apex * 7) % 256
+        assert int(decode_image(frames.loc[row.sample_id, "onset_crop"]).mean().round()) == (row.onset * 7) % 256
