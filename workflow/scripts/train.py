@@ -19,7 +19,7 @@ with script_log(snakemake) as log:
     reason = next((u for u in unavailable if u), None) or not_applicable(kind, features, snakemake.params.dataset)
     if reason:
         meta["unavailable"] = reason
-        print(f"not applicable: {reason}", file=log)
+        print(reason, file=log)
     shards = predictions["sample_id"].map(lambda s: shard_of(s, snakemake.params.n_shards))
     for path in snakemake.output:
         k = int(path.rsplit("shard-", 1)[1].split(".")[0])
