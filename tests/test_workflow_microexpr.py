@@ -150,6 +150,26 @@ def test_changing_one_row_reruns_its_shard_and_the_training(run):
     assert planned_jobs(workdir) == {}
 
 
+def test_grouped_kfold_from_config_retrains_only_and_keeps_subjects_apart(run):
+    """Last test on `run`: it leaves the workdir trained under group_kfold."""
+    workdir, _ = run
+    path = workdir / "config/config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["evaluation"] = {"protocol": "group_kfold", "folds": 2}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    assert planned_jobs(workdir) == {"train": 3, "aggregate": 1, "report": 1, "all": 1}
+    snakemake(workdir, "--cores", "2")
+    samples = pd.read_parquet(workdir / "results/validated/samples.parquet").set_index("sample_id")
+    flow = pd.concat([read_parquet(workdir / f"results/predictions/flow/shard-{k}.parquet") for k in range(2)])
+    subjects_by_fold = flow.groupby("fold")["sample_id"].apply(lambda ids: set(samples.loc[ids, "subject"]))
+    assert len(subjects_by_fold) == 2 and set.union(*subjects_by_fold) == set(samples["subject"])
+    assert not set.intersection(*subjects_by_fold)  # a subject is tested in one fold only
+    assert read_meta(workdir / "results/predictions/flow/shard-0.parquet")["protocol"] == "group_kfold"
+    metrics = pd.read_csv(workdir / "results/metrics.csv", keep_default_na=False, na_values=[""])
+    folds = metrics[(metrics["classifier"] == "flow") & (metrics["metric"] == "fold_accuracy_mean")]
+    assert folds["n"].tolist() == [2]
+
+
 @pytest.fixture(scope="module")
 def perturbed_run(tmp_path_factory, mirror_dir):
     """The same dataset with a blur probe, one classifier that runs in `infer` and one LOSO baseline."""
