@@ -44,3 +44,19 @@ def test_every_rule_that_runs_declares_threads_memory_and_runtime():
                 missing.append(f"{file}: rule {name} has no {key.rstrip(':=')}")
     assert len(checked) >= 15, checked
     assert not missing, "\n".join(missing)
+
+
+def test_building_the_dag_imports_no_heavy_library():
+    """Every Snakemake command (a dry run, a no-op rerun, each cluster job) imports what the rule files
+    import; scikit-learn, torch or mediapipe there would cost every command a second or more."""
+    lines = []
+    for path in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        lines += [line.strip() for line in path.read_text().splitlines()
+                  if re.match(r"^(from apexbench[\w.]* import |import apexbench)", line.strip())]
+    assert len(lines) >= 10, lines
+    heavy = ("sklearn", "torch", "mediapipe", "matplotlib", "onnxruntime", "deepface", "scipy")
+    code = "\n".join(lines) + f"\nimport sys\nprint(sorted(m for m in {heavy!r} if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout

@@ -36,7 +36,6 @@ import cv2
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from .extract import decode_image
 
@@ -191,33 +190,6 @@ def not_applicable(kind: str, features: pd.DataFrame, dataset: str) -> str | Non
     return None
 
 
-class CappedPCA(TransformerMixin, BaseEstimator):
-    """PCA with at most ``max_components`` components, fewer when the data it is fit on is smaller:
-    ``min(max_components, n_samples - 1, n_features)``, at least 1 (a small LOSO training fold)."""
-
-    def __init__(self, max_components: int = LANDMARK_PCA, random_state=None):
-        self.max_components = max_components
-        self.random_state = random_state
-
-    def _new_pca(self, X):
-        from sklearn.decomposition import PCA
-
-        n_samples, n_features = np.shape(X)
-        n = max(1, min(self.max_components, n_samples - 1, n_features))
-        return PCA(n_components=n, random_state=self.random_state)
-
-    def fit(self, X, y=None):
-        self.pca_ = self._new_pca(X).fit(X)
-        return self
-
-    def fit_transform(self, X, y=None):  # PCA's own fit_transform: the same bits as a plain PCA
-        self.pca_ = self._new_pca(X)
-        return self.pca_.fit_transform(X)
-
-    def transform(self, X):
-        return self.pca_.transform(X)
-
-
 def make_model(kind: str, n_features: int, seed: int):
     """A fresh, unfitted scikit-learn pipeline for ``kind`` (everything in it is fit per fold)."""
     from sklearn.feature_selection import SelectKBest, f_classif
@@ -231,6 +203,8 @@ def make_model(kind: str, n_features: int, seed: int):
         return Pipeline([("scale", StandardScaler()), ("select", SelectKBest(f_classif, k=min(FLOW_KBEST, n_features))),
                          ("clf", logreg)])
     if kind == "landmarks":
+        from .capped_pca import CappedPCA
+
         return Pipeline([("scale", StandardScaler()), ("pca", CappedPCA(LANDMARK_PCA, random_state=seed)),
                          ("clf", MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-2, max_iter=400,
                                                random_state=seed))])

@@ -63,6 +63,20 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+@lru_cache(maxsize=None)
+def _parsed(path: Path, stamp: tuple[int, int]) -> tuple[ast.AST, str]:
+    """A module's syntax tree and its docstring-free dump, parsed once per file version (``stamp``:
+    mtime and size) however many rules' scripts reach it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    stripped = _strip_docstrings(ast.parse(path.read_text(encoding="utf-8")))
+    return tree, ast.dump(stripped)
+
+
+def _parse(path: Path) -> tuple[ast.AST, str]:
+    stat = path.stat()
+    return _parsed(path, (stat.st_mtime_ns, stat.st_size))
+
+
 def package_modules(script: str | Path, src: str | Path) -> list[Path]:
     """The package files ``script`` reaches through its imports, sorted."""
     src = Path(src)
@@ -74,7 +88,7 @@ def package_modules(script: str | Path, src: str | Path) -> list[Path]:
             continue
         seen[name] = path
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        todo.extend(_imported_modules(ast.parse(path.read_text(encoding="utf-8")), package) - set(seen))
+        todo.extend(_imported_modules(_parse(path)[0], package) - set(seen))
     return sorted(seen.values())
 
 
@@ -83,6 +97,5 @@ def code_fingerprint(script: str | Path, src: str | Path) -> str:
     """sha256 (16 hex digits) over the syntax trees of the package modules ``script`` reaches."""
     digest = hashlib.sha256()
     for path in package_modules(script, src):
-        tree = _strip_docstrings(ast.parse(path.read_text(encoding="utf-8")))
-        digest.update(_dotted(Path(src), path).encode() + b"\0" + ast.dump(tree).encode() + b"\0")
+        digest.update(_dotted(Path(src), path).encode() + b"\0" + _parse(path)[1].encode() + b"\0")
     return digest.hexdigest()[:16]
