@@ -67,14 +67,22 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 def _parsed(path: Path, stamp: tuple[int, int]) -> tuple[ast.AST, str]:
     """A module's syntax tree and its docstring-free dump, parsed once per file version (``stamp``:
     mtime and size) however many rules' scripts reach it."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    stripped = _strip_docstrings(ast.parse(path.read_text(encoding="utf-8")))
-    return tree, ast.dump(stripped)
+    tree = _strip_docstrings(ast.parse(path.read_text(encoding="utf-8")))  # imports are unaffected
+    return tree, ast.dump(tree)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _parse(path: Path) -> tuple[ast.AST, str]:
-    stat = path.stat()
-    return _parsed(path, (stat.st_mtime_ns, stat.st_size))
+    return _parsed(path, _stamp(path))
+
+
+@lru_cache(maxsize=None)
+def _module_imports(path: Path, stamp: tuple[int, int], package: str | None) -> frozenset[str]:
+    return frozenset(_imported_modules(_parsed(path, stamp)[0], package))
 
 
 def package_modules(script: str | Path, src: str | Path) -> list[Path]:
@@ -88,7 +96,7 @@ def package_modules(script: str | Path, src: str | Path) -> list[Path]:
             continue
         seen[name] = path
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        todo.extend(_imported_modules(_parse(path)[0], package) - set(seen))
+        todo.extend(_module_imports(path, _stamp(path), package) - set(seen))
     return sorted(seen.values())
 
 
