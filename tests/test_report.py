@@ -161,3 +161,13 @@ def test_browser_check_catches_a_broken_figure(tmp_path):
     page.write_text(f"<!DOCTYPE html><html><head><title>t</title></head><body>{figure}{CHECK_SCRIPT}</body></html>")
     result = check_page(page)
     assert result["figures_ok"] == 0 and result["figures_total"] == 1
+
+
+def test_browser_check_catches_a_script_error(tmp_path):
+    """An error thrown after the checker is installed (a broken inline script) is reported."""
+    require_chromium()
+    page = tmp_path / "error.html"
+    broken = "<script>window.addEventListener('load', function () { undefinedFunction(); });</script>"
+    page.write_text(f"<!DOCTYPE html><html><head><title>t</title></head><body>{CHECK_SCRIPT}{broken}</body></html>")
+    result = check_page(page)
+    assert "undefinedFunction" in result["errors"], result
