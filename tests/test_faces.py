@@ -5,18 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from apexbench.annotate import iou
 from apexbench.errors import ConfigError
 from apexbench.faces import Face, best_face, make_detector, square_crop
 from apexbench.video import read_image
 
 STILLS = ["0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg"]
-
-
-def iou(a: Face, b: Face) -> float:
-    x0, y0 = max(a.x, b.x), max(a.y, b.y)
-    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    return inter / (a.w * a.h + b.w * b.h - inter)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +35,7 @@ def test_both_detectors_find_the_face_of_each_still_in_the_same_place(demo_media
         assert 0 <= face.x and face.x + face.w <= image.shape[1] and 0 <= face.y and face.y + face.h <= image.shape[0]
         assert face.w * face.h > 0.02 * image.shape[0] * image.shape[1]  # a face, not a speck
     if boxes["haar"]:
-        assert iou(boxes["mediapipe"][0], boxes["haar"][0]) > 0.4, boxes
+        assert iou(boxes["mediapipe"][0].box, boxes["haar"][0].box) > 0.4, boxes
 
 
 def test_group_photo_faces(demo_media):

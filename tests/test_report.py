@@ -154,20 +154,22 @@ def test_report_loads_in_headless_chromium_with_every_figure(run, tmp_path):
     assert shot.stat().st_size > 20_000
 
 
+def _page(path, body: str):
+    """A minimal HTML page with ``body`` (which includes the report's check script where wanted)."""
+    path.write_text(f"<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>")
+    return path
+
+
 def test_browser_check_catches_a_broken_figure(tmp_path):
     require_chromium()
-    page = tmp_path / "broken.html"
     figure = '<figure data-figure="x"><img alt="x" src="data:image/png;base64,AAAA"></figure>'
-    page.write_text(f"<!DOCTYPE html><html><head><title>t</title></head><body>{figure}{CHECK_SCRIPT}</body></html>")
-    result = check_page(page)
+    result = check_page(_page(tmp_path / "broken.html", figure + CHECK_SCRIPT))
     assert result["figures_ok"] == 0 and result["figures_total"] == 1
 
 
 def test_browser_check_catches_a_script_error(tmp_path):
     """An error thrown after the checker is installed (a broken inline script) is reported."""
     require_chromium()
-    page = tmp_path / "error.html"
     broken = "<script>window.addEventListener('load', function () { undefinedFunction(); });</script>"
-    page.write_text(f"<!DOCTYPE html><html><head><title>t</title></head><body>{CHECK_SCRIPT}{broken}</body></html>")
-    result = check_page(page)
+    result = check_page(_page(tmp_path / "error.html", CHECK_SCRIPT + broken))
     assert "undefinedFunction" in result["errors"], result

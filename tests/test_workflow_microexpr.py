@@ -60,14 +60,14 @@ def build_dataset(root):
     return root.parent / "coding.xlsx"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, mirror_dir):
-    data = tmp_path_factory.mktemp("casme2mini") / "CASME2_RAW"
+def _casme2_run(tmp_path_factory, mirror_dir, name: str, **changes):
+    """The generated CASME II-style dataset run through Snakemake with ``changes`` to the base config."""
+    data = tmp_path_factory.mktemp(name) / "CASME2_RAW"
     data.mkdir()
     table = build_dataset(data)
-    workdir = make_workdir(tmp_path_factory.mktemp("work"))
+    workdir = make_workdir(tmp_path_factory.mktemp(f"work_{name}"))
     config = {
-        "dataset": {"name": "casme2mini", "format": "casme2", "root": str(data), "table": str(table),
+        "dataset": {"name": name, "format": "casme2", "root": str(data), "table": str(table),
                     "labels": "casme2"},
         "shards": 2,
         "label_scheme": "casme4",
@@ -76,10 +76,16 @@ def run(tmp_path_factory, mirror_dir):
                         "siamese": {"kind": "siamese"}, "landmarks": {"kind": "landmarks"}},
         "evaluation": {"protocol": "loso"},
         "models": {"mirror": str(mirror_dir), "download": False},
+        **changes,
     }
     (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     snakemake(workdir, "--cores", "2")
     return workdir, table
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, mirror_dir):
+    return _casme2_run(tmp_path_factory, mirror_dir, "casme2mini")
 
 
 def test_frames_samples_and_rejections(run):
@@ -173,23 +179,9 @@ def test_grouped_kfold_from_config_retrains_only_and_keeps_subjects_apart(run):
 @pytest.fixture(scope="module")
 def perturbed_run(tmp_path_factory, mirror_dir):
     """The same dataset with a blur probe, one classifier that runs in `infer` and one LOSO baseline."""
-    data = tmp_path_factory.mktemp("casme2blur") / "CASME2_RAW"
-    data.mkdir()
-    table = build_dataset(data)
-    workdir = make_workdir(tmp_path_factory.mktemp("work_blur"))
-    config = {
-        "dataset": {"name": "casme2blur", "format": "casme2", "root": str(data), "table": str(table),
-                    "labels": "casme2"},
-        "shards": 1,
-        "label_scheme": "casme4",
-        "faces": {"detector": "none", "crop_size": 64, "margin": 0.0},
-        "classifiers": {"minixception": {"kind": "minixception"}, "flow": {"kind": "flow"}},
-        "evaluation": {"protocol": "loso"},
-        "perturbations": ["none", "blur"],
-        "models": {"mirror": str(mirror_dir), "download": False},
-    }
-    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    snakemake(workdir, "--cores", "2")
+    workdir, _ = _casme2_run(tmp_path_factory, mirror_dir, "casme2blur", shards=1,
+                             classifiers={"minixception": {"kind": "minixception"}, "flow": {"kind": "flow"}},
+                             perturbations=["none", "blur"])
     return workdir
 
 
