@@ -1,20 +1,26 @@
 # apexbench: benchmark facial-expression classifiers on micro-expression datasets.
-# Usage: snakemake --cores 8 | snakemake results/metrics.csv | snakemake --profile profiles/slurm
+# Usage: snakemake --cores 8 | snakemake --cores 8 --configfile my.yaml | snakemake results/metrics.csv
+#        snakemake --profile profiles/slurm
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default run (the demo). A user's --configfile replaces its datasets and classifiers rather
+# than merging into them (workflow/rules/common.smk, apexbench.plan).
+configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
+    dataset=names_pattern(DATASETS),
+    composite=names_pattern(COMPOSITES),
+    evalset=names_pattern(SETS),
     shard=r"\d+",
-    classifier="|".join(CLASSIFIERS),
-    model="|".join(REGISTRY),
+    classifier=names_pattern(CLASSIFIERS),
+    model=names_pattern(REGISTRY),
 
 
 include: "workflow/rules/demo.smk"
@@ -36,21 +42,17 @@ rule all:
     default_target: True
     input:
         "results/metrics.csv",
+        "results/leaderboard.csv",
         "results/summary.md",
         "results/provenance.json",
-        "results/confusion",
-        "results/validated/summary.md",
         "results/report/index.html",
-        # Requested here so that a status file dropped as stale (weights placed since) is rebuilt.
+        expand("results/{evalset}/report.html", evalset=SETS),
+        expand("results/{dataset}/validated/summary.md", dataset=DATASETS),
+        # Requested here so that a status record dropped as stale (weights placed since) is rebuilt.
         [model_status(m) for m in MODEL_KEYS],
-        [converted_status(m) for m in CONVERTED_KEYS],
         # The trained CNN's files (checkpoint, history, curve, exports), when a cnn classifier is listed.
         trained_outputs(),
 
 
 onsuccess:
-    print(
-        "apexbench: done. Report: results/report/index.html (open it in a browser); "
-        "summary: results/summary.md; metrics: results/metrics.csv; "
-        "validation report: results/validated/summary.md"
-    )
+    print(run_summary_lines())

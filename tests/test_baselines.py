@@ -19,6 +19,7 @@ from apexbench.baselines import (
     landmark_features,
     make_model,
     not_applicable,
+    pooled_inputs,
     out_of_fold,
     train_predictions,
 )
@@ -137,6 +138,49 @@ def test_train_predictions_statuses_and_folds():
     ok = by_id[by_id["status"] == "ok"]
     assert len(ok) == len(y) and (ok["fold"] == samples.set_index("sample_id").loc[ok.index, "subject"]).all()
     assert set(ok["pred_canonical"]) <= set(CLASSES) and all(len(s) == 3 for s in ok["scores"])
+
+
+def _labelled(X, y, ids, subjects):
+    samples = pd.DataFrame({"sample_id": ids, "subject": subjects,
+                            "label_canonical": [{"negative": "disgust", "positive": "happiness"}.get(c, c) for c in y]})
+    return samples, pd.DataFrame({"sample_id": ids, "status": "ok", "features": [list(r) for r in X]})
+
+
+def test_cross_dataset_trains_on_the_other_dataset_only(monkeypatch):
+    """No test sample reaches training: the one fit sees exactly the training dataset's rows, and
+    only the test dataset's samples get predictions (with the same ids they came with)."""
+    import apexbench.baselines as baselines
+
+    X, y, groups = synthetic(n_subjects=6, per_subject=9, n_features=10)
+    half = len(y) // 2
+    train = _labelled(X[:half], y[:half], [f"t{i}" for i in range(half)], groups[:half])
+    test = _labelled(X[half:], y[half:], [f"e{i}" for i in range(len(y) - half)], groups[half:])
+    samples, features = pooled_inputs([(*train, "train/", "train"), (*test, "", "test")])
+    fitted = []
+    real_fit = baselines._fit
+    monkeypatch.setattr(baselines, "_fit", lambda model, Xf, yf, kind: fitted.append(Xf.copy())
+                        or real_fit(model, Xf, yf, kind))
+    out = train_predictions(samples, features, "siamese", "megc3", "cross_dataset", 5, 0)
+    assert len(fitted) == 1 and fitted[0].shape[0] == half
+    fit_rows = {tuple(r) for r in fitted[0]}
+    assert fit_rows == {tuple(r) for r in X[:half]} and not fit_rows & {tuple(r) for r in X[half:]}
+    assert sorted(out["sample_id"]) == sorted(test[0]["sample_id"])
+    assert (out["status"] == "ok").all() and set(out["fold"]) == {"cross_dataset"}
+    # the same pipeline fit by hand on the training rows gives the same scores
+    model = baselines._fit(baselines.make_model("siamese", X.shape[1], 0), X[:half], np.array(y[:half], dtype=object),
+                           "siamese")
+    expected = model.predict_proba(X[half:])
+    cols = [CLASSES.index(c) for c in model.classes_]
+    got = np.array(out.set_index("sample_id").loc[test[0]["sample_id"], "scores"].tolist())[:, cols]
+    np.testing.assert_allclose(got, expected)
+
+
+def test_loso_without_subject_information_runs_k_folds_not_one_per_sample():
+    X, y, _ = synthetic(n_subjects=4, per_subject=9, n_features=10)
+    ids = [f"x{i}" for i in range(len(y))]
+    samples, features = _labelled(X, y, ids, ids)  # every sample its own subject (FER2013)
+    out = train_predictions(samples, features, "siamese", "megc3", "loso", 4, 0)
+    assert out["fold"].nunique() == 4 and (out["status"] == "ok").all()
 
 
 def test_mixed_feature_lengths_keep_the_common_part():

@@ -92,7 +92,7 @@ def bad_input_run(tmp_path_factory, mirror_dir):
 
 
 def _rejected(workdir: Path) -> pd.DataFrame:
-    return pd.read_csv(workdir / "results/validated/rejected.csv", keep_default_na=False)
+    return pd.read_csv(workdir / "results/faults/validated/rejected.csv", keep_default_na=False)
 
 
 @pytest.mark.parametrize("sample_id", BAD_ROWS)
@@ -117,7 +117,7 @@ def test_duplicate_ids_are_both_rejected_and_nothing_else_is(bad_input_run):
 
 
 def test_bad_rows_never_lose_other_samples(bad_input_run):
-    samples = pd.read_parquet(bad_input_run / "results/validated/samples.parquet")
+    samples = pd.read_parquet(bad_input_run / "results/faults/validated/samples.parquet")
     assert sorted(samples["sample_id"]) == sorted(f"good{i}" for i in range(12))
     assert set(samples["subject"]) == {"sujet_é0", "sujet_é1", "sujet_é2"}  # latin-1 decoded
     metrics = _metrics(bad_input_run)
@@ -154,8 +154,8 @@ def test_bom_and_windows_tables_run(tmp_path, mirror_dir, encoding, delimiter):
     table.write_bytes(("\n".join(delimiter.join(r) for r in rows) + "\n").encode(encoding))
     workdir = make_workdir(tmp_path / "wd")
     _write_config(workdir, _config(media, table, mirror_dir, shards=2))
-    snakemake(workdir, "--cores", "2", "results/validated/samples.parquet")
-    samples = pd.read_parquet(workdir / "results/validated/samples.parquet")
+    snakemake(workdir, "--cores", "2", "results/faults/validated/samples.parquet")
+    samples = pd.read_parquet(workdir / "results/faults/validated/samples.parquet")
     assert samples["sample_id"].tolist() == ["a", "b"] and set(samples["subject"]) == {"Zoë"}
 
 
@@ -170,8 +170,8 @@ def _run_until_mid_extraction(workdir: Path, n_shards: int, timeout: float = 300
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            done = [k for k in range(n_shards) if (workdir / f"results/frames/shard-{k}.parquet").exists()]
-            running = [k for k in range(n_shards) if (workdir / f"logs/extract/shard-{k}.log").exists()
+            done = [k for k in range(n_shards) if (workdir / f"results/faults/frames/shard-{k}.parquet").exists()]
+            running = [k for k in range(n_shards) if (workdir / f"logs/faults/extract/shard-{k}.log").exists()
                        and k not in done]
             if done and running:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -196,7 +196,7 @@ def test_sigkill_mid_extraction_then_same_command_gives_identical_metrics(tmp_pa
     killed = make_workdir(tmp_path / "killed")
     _write_config(killed, config)
     shard = _run_until_mid_extraction(killed, n_shards)
-    assert not (killed / f"results/frames/shard-{shard}.parquet").exists()
+    assert not (killed / f"results/faults/frames/shard-{shard}.parquet").exists()
     assert not (killed / "results/metrics.csv").exists()
 
     # A SIGKILLed Snakemake cannot remove its lock: the same command says so and names --unlock.
@@ -207,10 +207,10 @@ def test_sigkill_mid_extraction_then_same_command_gives_identical_metrics(tmp_pa
     ref_text = (reference / "results/metrics.csv").read_text()
     assert comparable_metrics((killed / "results/metrics.csv").read_text()) == comparable_metrics(ref_text)
     assert "latency_ms_mean" in ref_text
-    frames_ref = pd.read_parquet(reference / f"results/frames/shard-{shard}.parquet")
-    frames_new = pd.read_parquet(killed / f"results/frames/shard-{shard}.parquet")
+    frames_ref = pd.read_parquet(reference / f"results/faults/frames/shard-{shard}.parquet")
+    frames_new = pd.read_parquet(killed / f"results/faults/frames/shard-{shard}.parquet")
     pd.testing.assert_frame_equal(frames_ref, frames_new)
-    assert not list((killed / "results/frames").glob(".*.tmp")), "a killed job left a temporary file"
+    assert not list((killed / "results/faults/frames").glob(".*.tmp")), "a killed job left a temporary file"
     # Deterministic: a forced rerun of everything reproduces the same metrics.
     snakemake(killed, "--cores", "2", "--forceall")
     assert comparable_metrics((killed / "results/metrics.csv").read_text()) == comparable_metrics(ref_text)

@@ -69,19 +69,19 @@ def test_demo_on_slurm_equals_the_local_run(slurm, tmp_path, mirror_dir):
     proc = snakemake(cluster, "--profile", "profiles/slurm", env=slurm.env)
     log = proc.stdout + proc.stderr
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", log)
-    # One group job per shard (validate_shard + extract), one job per classifier x shard, then
-    # validate, aggregate and report; fetch_model and demo_media run on the submit host.
-    assert len(submitted) == 4 + 2 * 4 + 3, log[-3000:]
-    assert sum("group_shard" in path for _, path in submitted) == 4
+    # One job per shard (its validation and extraction), one infer job per shard for the classifier
+    # that can run (FER+ is unavailable: its fetch_model job is all it costs), then validate,
+    # aggregate, report_set, leaderboard and report; fetch_model and demo_media run on the submit host.
+    assert len(submitted) == 4 + 1 * 4 + 5, log[-3000:]
     assert not any("fetch_model" in path or "demo_media" in path for _, path in submitted)
 
     metrics_local = (local / "results/metrics.csv").read_text()
     metrics_slurm = (cluster / "results/metrics.csv").read_text()
     assert first_difference(local / "results/metrics.csv", cluster / "results/metrics.csv") is None
     assert comparable_metrics(metrics_local) == comparable_metrics(metrics_slurm)
-    assert "latency_ms_mean" in metrics_local and "minixception,canonical7,none,accuracy" in metrics_local
+    assert "latency_ms_mean" in metrics_local and "demo,minixception,canonical7,none,accuracy" in metrics_local
     for name in ("validated/samples.parquet", "validated/rejected.csv", "validated/summary.md"):
-        assert (local / "results" / name).read_bytes() == (cluster / "results" / name).read_bytes(), name
+        assert (local / "results/demo" / name).read_bytes() == (cluster / "results/demo" / name).read_bytes(), name
 
     # The same command on the cluster then has nothing to do.
     assert planned_jobs(cluster, "--profile", "profiles/slurm", env=slurm.env) == {}

@@ -158,9 +158,9 @@ def test_training_export_and_benchmark_through_snakemake(folders, tmp_path):
     assert status["available"] and status["path"] == "results/train/cnn/model_int8.onnx"
 
     # Benchmarked like the others: same prediction files, metrics and provenance.
-    preds = pd.concat([read_parquet(workdir / f"results/predictions/cnn_fp32/shard-{k}.parquet") for k in (0, 1)])
+    preds = pd.concat([read_parquet(workdir / f"results/patterns/predictions/cnn_fp32/shard-{k}.parquet") for k in (0, 1)])
     assert (preds["status"] == "ok").all() and (preds["latency_ms"] > 0).all()
-    assert read_meta(workdir / "results/predictions/cnn_fp32/shard-0.parquet")["native_order"] == list(FER2013_ORDER)
+    assert read_meta(workdir / "results/patterns/predictions/cnn_fp32/shard-0.parquet")["native_order"] == list(FER2013_ORDER)
     metrics = pd.read_csv(workdir / "results/metrics.csv", keep_default_na=False, na_values=[""])
     headline = metrics[metrics["class"].isna()].set_index(["classifier", "metric"])["value"]
     # The benchmark set is the validation folder: the workflow's crops give the export's accuracy
@@ -173,7 +173,8 @@ def test_training_export_and_benchmark_through_snakemake(folders, tmp_path):
     # Cached: nothing reruns; a training option reruns training, export and the CNN branches only.
     assert planned_jobs(workdir) == {}
     edit_config(workdir, {"train": {"epochs": 3}})
-    assert planned_jobs(workdir) == {"train_cnn": 1, "export_cnn": 1, "infer": 4, "aggregate": 1, "report": 1, "all": 1}
+    assert planned_jobs(workdir) == {"train_cnn": 1, "export_cnn": 1, "infer": 4, "aggregate": 1, "report_set": 1,
+                                     "leaderboard": 1, "report": 1, "all": 1}
     edit_config(workdir, {"train": {"epochs": 2}})
     assert planned_jobs(workdir) == {}
     # A deleted export is rebuilt from the cached checkpoint (rule all requests the trained files).

@@ -13,10 +13,12 @@ from apexbench.validate import REASONS, summary_markdown, validate_rows
 HEADER = "sample_id,subject,video,onset,apex,offset,emotion\n"
 
 
-def _dataset(tmp_path, body: str):
+def _dataset(tmp_path, body: str, allow_outside_root: bool = False):
     media = tmp_path / "media"
-    media.mkdir()
+    media.mkdir(parents=True)
     write_index_video(media / "clip.mp4", 30)
+    write_index_video(tmp_path / "outside.mp4", 30)  # a real video next to the root, not in it
+    (media / "link.mp4").symlink_to(tmp_path / "outside.mp4")
     (media / "empty.mp4").write_bytes(b"")
     (media / "notes.mp4").write_text("this is not a video\n")
     (media / "broken.mp4").write_bytes((media / "clip.mp4").read_bytes()[:1024])
@@ -24,7 +26,7 @@ def _dataset(tmp_path, body: str):
     table = tmp_path / "annotations.csv"
     table.write_text(HEADER + body)
     rows = read_dataset({"format": "cmed_csv", "root": str(media), "table": str(table)})
-    return validate_rows(rows, media, CMED_LABELS, n_shards=4)
+    return validate_rows(rows, media, CMED_LABELS, n_shards=4, allow_outside_root=allow_outside_root)
 
 
 def test_each_rejection_reason_from_a_crafted_row(tmp_path):
@@ -43,6 +45,9 @@ def test_each_rejection_reason_from_a_crafted_row(tmp_path):
         "truncated,s1,broken.mp4,0,0,0,Happy\n"
         "zero_frames,s1,zero.avi,0,0,0,Happy\n"
         "late_apex,s1,clip.mp4,2,30,31,Happy\n"
+        "dotdot,s1,../outside.mp4,2,10,20,Happy\n"
+        "absolute,s1,/etc/passwd,2,10,20,Happy\n"
+        "link_out,s1,link.mp4,2,10,20,Happy\n"
     )
     samples, rejected = _dataset(tmp_path, body)
     assert samples["sample_id"].tolist() == ["good"]
@@ -61,12 +66,34 @@ def test_each_rejection_reason_from_a_crafted_row(tmp_path):
         "truncated@13": "unreadable",
         "zero_frames@14": "no_frames",
         "late_apex@15": "index_out_of_range",
+        "dotdot@16": "outside_root",
+        "absolute@17": "outside_root",
+        "link_out@18": "outside_root",
     }
     assert set(rejected["reason"]) == set(REASONS)  # every reason code is produced
     assert all("\n" not in m and m for m in rejected["message"])
     late = rejected.set_index("sample_id").loc["late_apex", "message"]
     assert "apex 30" in late and "30 frames" in late
     assert "Joyful" in rejected.set_index("sample_id").loc["weird_label", "original"]
+
+
+def test_paths_outside_the_root_are_rejected_unopened_unless_allowed(tmp_path, monkeypatch):
+    import apexbench.validate as validate
+
+    opened = []
+    real_probe = validate.probe_video
+    monkeypatch.setattr(validate, "probe_video", lambda path: opened.append(str(path)) or real_probe(path))
+    body = ("dotdot,s1,../outside.mp4,2,10,20,Happy\n"
+            "absolute,s1,/etc/passwd,2,10,20,Happy\n"
+            "link_out,s1,link.mp4,2,10,20,Happy\n")
+    samples, rejected = _dataset(tmp_path / "strict", body)
+    assert samples.empty and set(rejected["reason"]) == {"outside_root"} and opened == []
+    message = rejected.set_index("sample_id").loc["link_out", "message"]
+    assert "outside.mp4" in message and "allow_outside_root: true" in message
+    samples, rejected = _dataset(tmp_path / "allowed", body, allow_outside_root=True)
+    # allowed: the two videos are read and accepted; /etc/passwd is opened and is no video
+    assert sorted(samples["sample_id"]) == ["dotdot", "link_out"]
+    assert rejected.set_index("sample_id").loc["absolute", "reason"] == "unreadable"
 
 
 def test_accepted_sample_columns_and_values(tmp_path):

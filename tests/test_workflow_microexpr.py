@@ -88,30 +88,32 @@ def run(tmp_path_factory, mirror_dir):
     return _casme2_run(tmp_path_factory, mirror_dir, "casme2mini")
 
 
+RUN = "results/casme2mini"  # the dataset's results (its name in the config)
+DOWNSTREAM = {"aggregate": 1, "report_set": 1, "leaderboard": 1, "report": 1, "all": 1}
+
+
 def test_frames_samples_and_rejections(run):
     workdir, _ = run
-    samples = read_parquet(workdir / "results/validated/samples.parquet")
+    samples = read_parquet(workdir / RUN / "validated/samples.parquet")
     assert len(samples) == 32 and set(samples["kind"]) == {"frames"} and samples["subject"].nunique() == 4
     assert samples.set_index("sample_id").loc["sub01/EP01_0", "source"] == "sub01/EP01_0/img{frame}.jpg"
-    rejected = pd.read_csv(workdir / "results/validated/rejected.csv")
+    rejected = pd.read_csv(workdir / RUN / "validated/rejected.csv")
     assert dict(zip(rejected["sample_id"], rejected["reason"])) == {
         "sub04/EP90_bad": "index_order", "sub04/EP91_gone": "missing_file"}
 
 
 def test_trained_baselines_write_out_of_fold_predictions(run):
     workdir, _ = run
-    samples = read_parquet(workdir / "results/validated/samples.parquet").set_index("sample_id")
-    flow = pd.concat([read_parquet(workdir / f"results/predictions/flow/shard-{k}.parquet") for k in range(2)])
-    assert len(flow) == 32 and (flow["status"] == "ok").all()
+    samples = read_parquet(workdir / RUN / "validated/samples.parquet").set_index("sample_id")
+    flow = read_parquet(workdir / RUN / "predictions/flow/out_of_fold.parquet")
+    # one file holds every sample's out-of-fold prediction
+    assert sorted(flow["sample_id"]) == sorted(samples.index) and (flow["status"] == "ok").all()
     # LOSO: every sample's fold is its own subject.
     assert (flow["fold"].to_numpy() == samples.loc[flow["sample_id"], "subject"].to_numpy()).all()
-    meta = read_meta(workdir / "results/predictions/flow/shard-0.parquet")
+    meta = read_meta(workdir / RUN / "predictions/flow/out_of_fold.parquet")
     assert meta["native_order"] == ["positive", "negative", "surprise", "other"] and meta["protocol"] == "loso"
-    for k in range(2):  # each shard file holds exactly that shard's samples
-        shard = read_parquet(workdir / f"results/predictions/flow/shard-{k}.parquet")
-        assert all(shard_of(s, 2) == k for s in shard["sample_id"])
     # Synthetic textures have (almost) no face mesh: landmarks reports that per sample, never fails.
-    marks = pd.concat([read_parquet(workdir / f"results/predictions/landmarks/shard-{k}.parquet") for k in range(2)])
+    marks = read_parquet(workdir / RUN / "predictions/landmarks/out_of_fold.parquet")
     assert "error:no_landmarks" in set(marks["status"])
     assert set(marks["status"]) <= {"error:no_landmarks", "error:too_few_subjects", "ok"}
 
@@ -119,7 +121,7 @@ def test_trained_baselines_write_out_of_fold_predictions(run):
 def test_metrics_pool_folds_and_report_the_spread(run):
     workdir, _ = run
     metrics = pd.read_csv(workdir / "results/metrics.csv", keep_default_na=False, na_values=[""])
-    assert set(metrics["label_scheme"]) == {"casme4"}
+    assert set(metrics["label_scheme"]) == {"casme4"} and set(metrics["dataset"]) == {"casme2mini"}
     flow = metrics[(metrics["classifier"] == "flow") & metrics["class"].isna()].set_index("metric")
     # Each class has its own motion, so the flow baseline learns it across subjects.
     assert flow.loc["f1_macro", "value"] > 0.8 and flow.loc["balanced_accuracy", "value"] > 0.8
@@ -132,7 +134,7 @@ def test_metrics_pool_folds_and_report_the_spread(run):
     per_class = metrics[(metrics["classifier"] == "flow") & (metrics["metric"] == "support")]
     assert per_class.set_index("class")["value"].to_dict() == {"positive": 8, "negative": 8, "surprise": 8,
                                                                "other": 8}
-    assert (workdir / "benchmarks/out/train/flow.tsv").is_file()
+    assert (workdir / "benchmarks/out/casme2mini/train/flow.tsv").is_file()
 
 
 def test_changing_one_row_reruns_its_shard_and_the_training(run):
@@ -148,9 +150,9 @@ def test_changing_one_row_reruns_its_shard_and_the_training(run):
     book.save(table)
     try:
         shard = shard_of("sub01/EP01_0", 2)
-        assert planned_jobs(workdir) == {"validate_shard": 1, "validate": 1, "extract": 1, "infer": 1,
-                                         "features": 3, "train": 3, "aggregate": 1, "report": 1, "all": 1}
-        assert planned_job_targets(workdir, "extract") == [f"results/frames/shard-{shard}.parquet"]
+        assert planned_jobs(workdir) == {"extract": 1, "validate": 1, "infer": 1,
+                                         "features": 3, "train": 3, **DOWNSTREAM}
+        assert planned_job_targets(workdir, "extract") == [f"{RUN}/frames/shard-{shard}.parquet"]
     finally:
         table.write_bytes(original)
     assert planned_jobs(workdir) == {}
@@ -163,14 +165,14 @@ def test_grouped_kfold_from_config_retrains_only_and_keeps_subjects_apart(run):
     config = yaml.safe_load(path.read_text())
     config["evaluation"] = {"protocol": "group_kfold", "folds": 2}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    assert planned_jobs(workdir) == {"train": 3, "aggregate": 1, "report": 1, "all": 1}
+    assert planned_jobs(workdir) == {"train": 3, **DOWNSTREAM}
     snakemake(workdir, "--cores", "2")
-    samples = pd.read_parquet(workdir / "results/validated/samples.parquet").set_index("sample_id")
-    flow = pd.concat([read_parquet(workdir / f"results/predictions/flow/shard-{k}.parquet") for k in range(2)])
+    samples = pd.read_parquet(workdir / RUN / "validated/samples.parquet").set_index("sample_id")
+    flow = read_parquet(workdir / RUN / "predictions/flow/out_of_fold.parquet")
     subjects_by_fold = flow.groupby("fold")["sample_id"].apply(lambda ids: set(samples.loc[ids, "subject"]))
     assert len(subjects_by_fold) == 2 and set.union(*subjects_by_fold) == set(samples["subject"])
     assert not set.intersection(*subjects_by_fold)  # a subject is tested in one fold only
-    assert read_meta(workdir / "results/predictions/flow/shard-0.parquet")["protocol"] == "group_kfold"
+    assert read_meta(workdir / RUN / "predictions/flow/out_of_fold.parquet")["protocol"] == "group_kfold"
     metrics = pd.read_csv(workdir / "results/metrics.csv", keep_default_na=False, na_values=[""])
     folds = metrics[(metrics["classifier"] == "flow") & (metrics["metric"] == "fold_accuracy_mean")]
     assert folds["n"].tolist() == [2]
@@ -192,7 +194,8 @@ def test_perturbations_probe_the_infer_classifiers_and_leave_the_baselines_unper
     assert sorted(zip(overall["classifier"], overall["perturbation"])) == [
         ("flow", "none"), ("minixception", "blur"), ("minixception", "none")]
     assert overall.set_index(["classifier", "perturbation"]).loc[("minixception", "blur"), "n"] == 32
-    assert not (workdir / "results/perturbed/blur/predictions/flow").exists()
-    robustness = pd.read_csv(workdir / "results/stats/robustness.csv")
+    assert not (workdir / "results/casme2blur/perturbed/blur/predictions/flow").exists()
+    assert (workdir / "results/casme2blur/perturbed/blur/predictions/minixception/shard-0.parquet").is_file()
+    robustness = pd.read_csv(workdir / "results/casme2blur/stats/robustness.csv")
     assert set(robustness["classifier"]) == {"minixception"} and set(robustness["perturbation"]) == {"blur"}
     assert (workdir / "results/report/index.html").is_file()

@@ -1,17 +1,25 @@
-"""The aggregate stage: predictions of every classifier -> metrics.csv, confusion matrices, summary.
+"""The aggregate stage, per evaluation set: every classifier's predictions -> the set's metrics.csv,
+confusion matrices, statistics and summary.
 
-Predictions are joined to the validated sample table by ``sample_id``; the true label is the
+Predictions are joined to the set's validated sample table by ``sample_id``; the true label is the
 sample's canonical label, the prediction its ``pred_canonical`` when the status is ``ok`` and
 ``labels.NO_PREDICTION`` otherwise, so every failure counts as wrong in the headline numbers.
 The true label is mapped to the scheme's class (``labels.scheme_label``); samples whose label the
 scheme excludes (e.g. contempt under ``canonical7``, others under ``megc3``) are left out of the
 scheme's metrics and counted in the summary. Predictions of trained baselines carry a ``fold``
 column; their per-fold accuracy spread is added (``metrics.fold_rows``).
+
+A composite set reads its datasets' own prediction shards (sample ids prefixed by the dataset, as
+in its pooled table); off-the-shelf predictions made under another scheme are re-scored from their
+stored scores under the composite's scheme. Besides the pool's rows it writes each source's share
+(``dataset`` = ``<composite>:<source>``): accuracy, UAR, UF1 ... of the pooled predictions on that
+source's samples, with their own bootstrap intervals, as MEGC reports Full / SMIC / CASME II / SAMM.
+A classifier that could not run (weights unavailable, conversion failed) has one ``unavailable``
+row with the fix, read from its status records.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +30,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .labels import NO_PREDICTION, SCHEMES, scheme_label  # noqa: E402
+from .composite import SOURCE_COLUMN  # noqa: E402
+from .labels import NO_PREDICTION, SCHEMES, predict_canonical, scheme_label  # noqa: E402
 from .metrics import METRIC_COLUMNS, confusion_table, fold_rows, metrics_rows, unavailable_rows  # noqa: E402
-from .provenance import provenance  # noqa: E402
 from .analysis import analyse  # noqa: E402
+from .stats import bootstrap_indices, bootstrap_intervals, fill_intervals  # noqa: E402
 from .tables import read_meta, read_parquet, write_csv, write_text  # noqa: E402
 
 
@@ -40,15 +49,42 @@ class ClassifierResult:
     predictions: pd.DataFrame | None = None
 
 
-def load_predictions(paths: list[str | Path]) -> tuple[pd.DataFrame, dict, str | None]:
-    """Concatenate one classifier's prediction shards; returns (frame, metadata, unavailable message)."""
+def load_predictions(groups: list[tuple[str, list[str | Path]]]) -> tuple[pd.DataFrame, dict, str | None]:
+    """Concatenate one classifier's prediction files, given as (sample-id prefix, files) groups;
+    returns (frame, metadata, unavailable message)."""
     frames, meta, unavailable = [], {}, None
-    for path in paths:
-        frames.append(read_parquet(path))
-        shard_meta = read_meta(path)
-        meta = meta or shard_meta
-        unavailable = unavailable or shard_meta.get("unavailable")
+    for prefix, paths in groups:
+        for path in paths:
+            frame = read_parquet(path)
+            if prefix:
+                frame["sample_id"] = prefix + frame["sample_id"].astype(str)
+            frames.append(frame)
+            shard_meta = read_meta(path)
+            meta = meta or shard_meta
+            unavailable = unavailable or shard_meta.get("unavailable")
     return pd.concat(frames, ignore_index=True), meta, unavailable
+
+
+def unavailable_reason(records: list[dict]) -> str | None:
+    """The fix of the first status record (weights, conversion, export) that says unavailable."""
+    for record in records:
+        if not record.get("available", False):
+            return record.get("message") or record.get("reason") or "unavailable"
+    return None
+
+
+def rescored(predictions: pd.DataFrame, meta: dict, scheme: str) -> pd.DataFrame:
+    """Predictions made under another label scheme, their prediction taken again under ``scheme``
+    from the stored native scores (a composite pools datasets with schemes of their own)."""
+    if meta.get("scheme") in (None, scheme) or meta.get("trained") or not meta.get("native_order"):
+        return predictions
+    ok = (predictions["status"] == "ok").to_numpy()
+    out = predictions.copy()
+    if ok.any():
+        scores = np.array(out.loc[ok, "scores"].tolist(), dtype=np.float64)
+        out.loc[ok, "pred_canonical"] = predict_canonical(scores, meta["native_order"], scheme,
+                                                          meta.get("contempt", "mask"))
+    return out
 
 
 def evaluate_classifier(name: str, samples: pd.DataFrame, predictions: pd.DataFrame, scheme: str,
@@ -59,8 +95,8 @@ def evaluate_classifier(name: str, samples: pd.DataFrame, predictions: pd.DataFr
     if unavailable:
         return ClassifierResult(name, unavailable_rows(name, scheme, unavailable, len(in_scheme)),
                                 confusion=confusion_table([], [], classes), unavailable=unavailable, meta=meta)
-    joined = in_scheme[["sample_id", "label_canonical"]].merge(predictions, on="sample_id", how="left",
-                                                               validate="one_to_one")
+    joined = in_scheme[["sample_id", "label_canonical"]].merge(rescored(predictions, meta, scheme), on="sample_id",
+                                                               how="left", validate="one_to_one")
     if joined["status"].isna().any():
         missing = joined.loc[joined["status"].isna(), "sample_id"].head(3).tolist()
         raise ValueError(f"{name}: no prediction for samples {missing}; rerun its infer jobs")
@@ -117,6 +153,9 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
     outside = sum(scheme_label(x, scheme) is None for x in samples["label_canonical"])
     lines = [f"# Benchmark summary: {dataset}", "",
              f"{len(samples)} validated samples, scheme `{scheme}` ({', '.join(classes)}).", ""]
+    if not len(samples):
+        lines += ["**No sample passed validation**: every classifier is listed without numbers. See "
+                  f"`results/{dataset}/validated/summary.md` for the reasons.", ""]
     if outside:
         lines += [f"{outside} sample(s) with a label outside the scheme are left out of its metrics.", ""]
     lines += ["| Classifier | Accuracy | UAR | UF1 | Coverage | Latency (ms/face) |", "|---|---:|---:|---:|---:|---:|"]
@@ -131,6 +170,9 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
             unavailable.append(f"- **{r.name}**: {r.unavailable}")
             continue
         overall = r.metrics[r.metrics["class"] == ""].set_index("metric")["value"]
+        if not overall["accuracy"] == overall["accuracy"]:  # NaN: no sample in the scheme
+            lines.append(f"| {r.name} | no samples | | | | |")
+            continue
         lines.append(
             f"| {r.name} | {overall['accuracy']:.3f} | {overall['balanced_accuracy']:.3f} | "
             f"{overall['f1_macro']:.3f} | {overall['coverage']:.3f} | {overall['latency_ms_mean']:.2f} |"
@@ -140,47 +182,79 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
                   "", "Place the file as described and run the same command again; only that classifier runs."]
     if not_applicable:
         lines += ["", "## Not applicable to this dataset", "", *not_applicable]
-    lines += ["", "Full numbers: `results/metrics.csv`; confusion matrices: `results/confusion/`; "
-              "validation report: `results/validated/summary.md`.",
-              "Report with intervals, paired tests, robustness and confidence: `results/report/index.html`.", ""]
+    lines += ["", f"Full numbers: `results/{dataset}/metrics.csv`; confusion matrices: `results/{dataset}/confusion/`; "
+              f"statistics: `results/{dataset}/stats/`.",
+              f"Report with intervals, paired tests, robustness and confidence: `results/{dataset}/report.html`.", ""]
     return "\n".join(lines)
 
 
-def aggregate_run(samples_path: str | Path, predictions: dict[str, list[str]], scheme: str, dataset: str,
-                  model_records: list[dict], config: dict, out: dict[str, str | Path], log,
-                  perturbed: dict[str, dict[str, list[str]]] | None = None) -> list[ClassifierResult]:
-    """The whole aggregate stage: evaluate every classifier and write all its outputs.
+def subset_rows(results: list[ClassifierResult], samples: pd.DataFrame, evalset: str, scheme: str,
+                statistics: dict, sources: list[str], log=None) -> pd.DataFrame:
+    """Each source dataset's share of a composite: the headline and per-class rows of the pooled
+    predictions on that source's samples, with bootstrap intervals (``dataset`` = ``<set>:<source>``)."""
+    classes = list(SCHEMES[scheme])
+    source_of = samples.set_index("sample_id")[SOURCE_COLUMN]
+    rows = []
+    for source in sources:
+        name = f"{evalset}:{source}"
+        indices = None
+        for result in results:
+            if result.unavailable or result.predictions is None:
+                rows.append(result.metrics.assign(dataset=name, n=int((source_of == source).sum())))
+                continue
+            frame = result.predictions[result.predictions["sample_id"].map(source_of) == source]
+            part = metrics_rows(frame, result.name, scheme, classes)
+            if indices is None:
+                indices = bootstrap_indices(len(frame), statistics["bootstrap"], statistics["seed"])
+            intervals = bootstrap_intervals(frame["label"], frame["pred"], (frame["status"] == "ok").to_numpy(),
+                                            classes, indices, statistics["confidence_level"], log=log,
+                                            label=f"{result.name}/{source}")
+            rows.append(fill_intervals(part, intervals).assign(dataset=name))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=METRIC_COLUMNS)
 
-    ``predictions`` maps classifier name -> its shard files; ``perturbed`` maps perturbation ->
-    the same for each robustness probe. ``out`` names the ``metrics``, ``summary``, ``provenance``
-    files, the ``confusion`` directory and the statistics tables (``paired``, ``confidence``,
-    ``coverage``, ``robustness``; see ``analysis``).
+
+def aggregate_set(info: dict, samples_path: str | Path, layout: dict, status: dict[str, list[dict]],
+                  statistics: dict, confidence: dict, out: dict[str, str | Path], log) -> list[ClassifierResult]:
+    """The whole aggregate stage of one evaluation set; writes every output named in ``out``.
+
+    ``info``: the set's ``name``, ``kind`` (dataset | composite) and ``scheme``. ``layout``:
+    classifier -> perturbation -> [(sample-id prefix, prediction files)]. ``status``: classifier ->
+    its status records (weights, conversion; empty for classifiers without weights): a classifier
+    with an unavailable record is reported with that record's fix and its files are not read.
+    ``out`` names ``metrics``, ``summary``, the ``confusion`` directory and the statistics tables
+    (``paired``, ``confidence``, ``coverage``, ``robustness``; see ``analysis``).
     """
+    name, scheme = info["name"], info["scheme"]
     samples = read_parquet(samples_path)
     confusion_dir = Path(out["confusion"])
     confusion_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for name, paths in predictions.items():
-        frame, meta, unavailable = load_predictions(paths)
-        result = evaluate_classifier(name, samples, frame, scheme, meta, unavailable)
-        write_csv(result.confusion.reset_index(), confusion_dir / f"{name}.csv")
-        title = f"{name} ({scheme})" + (": unavailable" if unavailable else "")
-        plot_confusion(result.confusion, title, confusion_dir / f"{name}.png")
-        results.append(result)
-        print(f"[aggregate] {name}: {'unavailable' if unavailable else f'{len(frame)} predictions'}", file=log)
-    by_perturbation = {"none": results}
-    for perturbation, files in (perturbed or {}).items():
-        by_perturbation[perturbation] = []
-        for name, paths in files.items():
-            frame, meta, unavailable = load_predictions(paths)
-            by_perturbation[perturbation].append(evaluate_classifier(name, samples, frame, scheme, meta, unavailable))
-            print(f"[aggregate] {name} under {perturbation}: {len(frame)} predictions", file=log)
-    tables = analyse(by_perturbation, scheme, config.get("statistics"), config.get("confidence"), log=log)
-    write_csv(tables.metrics[METRIC_COLUMNS], out["metrics"])
-    write_csv(tables.paired, out["paired"])
+    by_perturbation: dict[str, list[ClassifierResult]] = {}
+    for clf, files in layout.items():
+        reason = unavailable_reason(status.get(clf, []))
+        for perturbation, groups in files.items():
+            if reason:
+                result = evaluate_classifier(clf, samples, pd.DataFrame(), scheme, {}, reason)
+            else:
+                frame, meta, unavailable = load_predictions(groups)
+                result = evaluate_classifier(clf, samples, frame, scheme, meta, unavailable)
+            by_perturbation.setdefault(perturbation, []).append(result)
+            print(f"[aggregate] {name}/{clf} ({perturbation}): "
+                  f"{'unavailable' if result.unavailable else f'{len(result.predictions)} predictions'}", file=log)
+    results = by_perturbation.setdefault("none", [])
+    for result in results:
+        write_csv(result.confusion.reset_index(), confusion_dir / f"{result.name}.csv")
+        title = f"{result.name} on {name} ({scheme})" + (": unavailable" if result.unavailable else "")
+        plot_confusion(result.confusion, title, confusion_dir / f"{result.name}.png")
+    tables = analyse(by_perturbation, scheme, statistics, confidence, log=log)
+    metrics = tables.metrics.assign(dataset=name)
+    if info["kind"] == "composite":
+        metrics = pd.concat([metrics, subset_rows(results, samples, name, scheme, tables.statistics, info["sources"],
+                                                  log)],
+                            ignore_index=True)
+    write_csv(metrics[METRIC_COLUMNS], out["metrics"])
+    write_csv(tables.paired.assign(dataset=name), out["paired"])
     write_csv(tables.buckets, out["confidence"])
     write_csv(tables.curve, out["coverage"])
     write_csv(tables.robustness, out["robustness"])
-    write_text(summary_markdown(results, samples, scheme, dataset), out["summary"])
-    write_text(json.dumps(provenance(config, model_records), indent=2, sort_keys=True) + "\n", out["provenance"])
+    write_text(summary_markdown(results, samples, scheme, name), out["summary"])
     return results

@@ -38,6 +38,7 @@ class Analysis:
     buckets: pd.DataFrame
     curve: pd.DataFrame
     robustness: pd.DataFrame
+    statistics: dict  # the settings used (defaults filled)
 
 
 def _per_sample(result, scheme: str) -> dict:
@@ -87,6 +88,7 @@ def analyse(results: dict[str, list], scheme: str, statistics: dict | None = Non
         buckets=pd.concat(buckets, ignore_index=True) if buckets else pd.DataFrame(columns=BUCKET_COLUMNS),
         curve=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS),
         robustness=robustness_table(pd.concat(metrics, ignore_index=True), samples),
+        statistics=statistics,
     )
 
 

@@ -22,8 +22,10 @@ sample gets status ``error:no_onset`` and the classifier is reported as not appl
 
 Evaluation (``out_of_fold``): ``loso`` (one fold per subject) or ``group_kfold`` (k folds, no
 subject in two folds). For each fold a fresh pipeline is fit on the training subjects only, so the
-scaler, PCA, feature selection and the model never see the held-out subject. Seeds are fixed and
-the fits are deterministic (single-threaded lbfgs / adam with ``random_state``).
+scaler, PCA, feature selection and the model never see the held-out subject. ``cross_dataset``: one
+fit on every usable sample of another dataset (rows with role ``train``), predicting this dataset's
+samples (role ``test``); no test sample is ever in the fit. Seeds are fixed and the fits are
+deterministic (single-threaded lbfgs / adam with ``random_state``).
 """
 
 from __future__ import annotations
@@ -241,18 +243,21 @@ def _fit(model, X, y, kind):
 
 
 def out_of_fold(X: np.ndarray, y: Sequence[str], groups: Sequence[str], kind: str, classes: Sequence[str],
-                protocol: str = "loso", k: int = 5, seed: int = 0, log=sys.stderr):
+                protocol: str = "loso", k: int = 5, seed: int = 0, log=sys.stderr, splits=None):
     """Out-of-fold scores (N, len(classes)), predicted class and fold name for every row of ``X``.
 
-    Each fold's model is fit on the other folds' rows only. A training set with a single class
-    predicts that class with score 1.
+    Each fold's model is fit on the other folds' rows only (``splits``: explicit (name, train, test)
+    index triples instead of ``fold_splits``). A training set with a single class predicts that
+    class with score 1. Rows in no test set keep zero scores and no fold.
     """
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=object)
     classes = list(classes)
     scores = np.zeros((len(y), len(classes)))
     folds = np.empty(len(y), dtype=object)
     latency = np.zeros(len(y))
-    for name, train, test in fold_splits(groups, protocol, k):
+    for name, train, test in (splits if splits is not None else fold_splits(groups, protocol, k)):
+        if len(test) == 0:
+            continue
         folds[test] = name
         seen = sorted(set(y[train]))
         if len(seen) < 2:
@@ -265,32 +270,53 @@ def out_of_fold(X: np.ndarray, y: Sequence[str], groups: Sequence[str], kind: st
         cols = [classes.index(c) for c in model.classes_]
         scores[np.ix_(test, cols)] = proba
     pred = [classes[i] for i in np.argmax(scores, axis=1)]
-    print(f"[train] {kind}: {len(set(folds))} folds ({protocol}), {len(y)} samples", file=log)
+    print(f"[train] {kind}: {len(set(folds) - {None})} folds ({protocol}), {len(y)} samples", file=log)
     return scores, pred, folds, latency
 
 
 def train_predictions(samples: pd.DataFrame, features: pd.DataFrame, kind: str, scheme: str,
                       protocol: str, k: int, seed: int, log=sys.stderr) -> pd.DataFrame:
-    """Predictions (TRAIN_PREDICTION_SCHEMA) for every sample from out-of-fold training.
+    """Predictions (TRAIN_PREDICTION_SCHEMA) for every sample that is not training-only.
 
-    Samples whose label the scheme excludes get ``error:outside_scheme``; samples without features
-    keep their feature status (``no_face``, ``error:no_onset``, ...). Neither is trained on. When
-    the usable samples come from a single subject nothing can be evaluated out of fold: they get
-    ``error:too_few_subjects``.
+    ``samples`` may carry a ``role`` column: ``both`` (default; in the folds), ``train`` (fit on
+    only: the other dataset of ``cross_dataset``) or ``test`` (predicted only). Samples whose label
+    the scheme excludes get ``error:outside_scheme``; samples without features keep their feature
+    status (``no_face``, ``error:no_onset``, ...). Neither is trained on. When the usable samples
+    of a LOSO / k-fold evaluation come from a single subject nothing can be evaluated out of fold:
+    they get ``error:too_few_subjects``; under ``cross_dataset`` a training set without usable
+    samples gives ``error:no_training_samples``. LOSO on a set without subject information (every
+    usable sample its own subject) runs ``k`` grouped folds rather than one fit per sample.
     """
     from .labels import SCHEMES, scheme_label
 
     classes = list(SCHEMES[scheme])
-    table = samples[["sample_id", "subject", "label_canonical"]].merge(features, on="sample_id", how="left",
-                                                                         validate="one_to_one")
+    if "role" not in samples.columns:
+        samples = samples.assign(role="both")
+    table = samples[["sample_id", "subject", "label_canonical", "role"]].merge(features, on="sample_id", how="left",
+                                                                                validate="one_to_one")
     table["target"] = [scheme_label(x, scheme) for x in table["label_canonical"]]
     table.loc[table["target"].isna() & (table["status"] == "ok"), "status"] = "error:outside_scheme"
     out = pd.DataFrame({"sample_id": table["sample_id"].astype(str), "status": table["status"].fillna("error:no_features"),
                         "scores": None, "pred_native": None, "pred_canonical": None, "latency_ms": np.nan, "fold": None})
     use = np.flatnonzero((out["status"] == "ok").to_numpy())
-    if table["subject"].iloc[use].nunique() < 2:  # no fold can train on another subject
+    roles = table["role"].to_numpy()
+    splits = None
+    if protocol == "cross_dataset":
+        fit, predict = np.flatnonzero(roles[use] == "train"), np.flatnonzero(roles[use] == "test")
+        if len(fit) == 0:
+            out.loc[use[predict], "status"] = "error:no_training_samples"
+            use = use[:0]
+        splits = [("cross_dataset", fit, predict)]
+    elif table["subject"].iloc[use].nunique() < 2:  # no fold can train on another subject
         out.loc[use, "status"] = "error:too_few_subjects"
         use = use[:0]
+    elif protocol == "loso" and table["subject"].iloc[use].nunique() == len(use) > k:
+        # No subject information (FER2013: one image, one "subject"): LOSO would be leave-one-out,
+        # one fit per sample. Every sample is its own group either way, so k folds keep the same
+        # guarantee (no sample in its own training set) at k fits.
+        print(f"[train] {kind}: every sample has its own subject (no subject information); "
+              f"{k}-fold instead of leave-one-out over {len(use)} samples", file=log)
+        protocol = "group_kfold"
     if len(use):
         vectors = [np.asarray(table["features"].iloc[i]) for i in use]
         width = min(len(v) for v in vectors)
@@ -301,12 +327,26 @@ def train_predictions(samples: pd.DataFrame, features: pd.DataFrame, kind: str, 
         X = np.stack([v[:width] for v in vectors])
         scores, pred, folds, latency = out_of_fold(X, table["target"].iloc[use].tolist(),
                                                    table["subject"].astype(str).iloc[use].tolist(),
-                                                   kind, classes, protocol, k, seed, log)
+                                                   kind, classes, protocol, k, seed, log, splits=splits)
         out["scores"] = out["scores"].astype(object)
         for j, i in enumerate(use):
+            if folds[j] is None:  # a training-only row
+                continue
             out.at[i, "scores"] = [float(v) for v in scores[j]]
             out.at[i, "pred_native"] = pred[j]
             out.at[i, "pred_canonical"] = pred[j]
             out.at[i, "latency_ms"] = float(latency[j])
             out.at[i, "fold"] = folds[j]
-    return out
+    return out[(roles != "train")].reset_index(drop=True)
+
+
+def pooled_inputs(sources: list[tuple[pd.DataFrame, pd.DataFrame, str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One samples table and one features table from (samples, features, prefix, role) per source:
+    sample ids and subjects prefixed, each sample's role recorded (see ``train_predictions``)."""
+    samples, features = [], []
+    for table, feats, prefix, role in sources:
+        table = table.assign(sample_id=prefix + table["sample_id"].astype(str),
+                             subject=prefix + table["subject"].astype(str), role=role)
+        samples.append(table[["sample_id", "subject", "label_canonical", "role"]])
+        features.append(feats.assign(sample_id=prefix + feats["sample_id"].astype(str)))
+    return pd.concat(samples, ignore_index=True), pd.concat(features, ignore_index=True)

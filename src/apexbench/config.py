@@ -41,6 +41,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties":
         return f"{where}: {error.message}; check the key's spelling against config/README.md"
+    if error.validator == "oneOf" and not error.absolute_path:
+        return "give either 'dataset' (one dataset) or 'datasets' (name -> dataset), not both or neither"
     if error.validator == "oneOf":
         return f"{where}: {error.instance!r} is neither a known name nor a valid mapping"
     return f"{where}: {error.message}"
@@ -61,9 +63,6 @@ def validate_config(config: dict[str, Any], source: str = "config", schema: dict
         first = _describe(errors[0])
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(f"{source}: {first}{more}")
-    fmt = instance["dataset"]["format"]
-    if fmt not in ("image_folder",) and "table" not in instance["dataset"]:
-        raise ConfigError(f"{source}: dataset.table is required for format {fmt}; set it to the annotation file")
     for name, clf in instance["classifiers"].items():
         if not name.replace("_", "").isalnum():
             raise ConfigError(f"{source}: classifier name {name!r} may only contain letters, digits and _")

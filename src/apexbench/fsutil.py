@@ -11,6 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def is_inside(root: str | os.PathLike, path: str | os.PathLike) -> bool:
+    """Whether ``path`` (absolute, or relative to the working directory) resolves inside ``root``,
+    following symlinks and ``..``; nothing is opened."""
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
+
+
 def sha256_of(path: str | os.PathLike) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()

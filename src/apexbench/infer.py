@@ -31,13 +31,14 @@ PREDICTION_SCHEMA = pa.schema([
 
 def failed_predictions(frames: pd.DataFrame, status: str) -> pd.DataFrame:
     """Every sample of the shard marked with the same failure (e.g. the model is unavailable)."""
+    n = len(frames)
     return pd.DataFrame({
         "sample_id": frames["sample_id"].astype(str).to_numpy(),
-        "status": [status] * len(frames),
-        "scores": [None] * len(frames),
-        "pred_native": [None] * len(frames),
-        "pred_canonical": [None] * len(frames),
-        "latency_ms": [np.nan] * len(frames),
+        "status": pd.Series([status] * n, dtype=object),
+        "scores": pd.Series([None] * n, dtype=object),  # object even when empty (a shard with no sample)
+        "pred_native": pd.Series([None] * n, dtype=object),
+        "pred_canonical": pd.Series([None] * n, dtype=object),
+        "latency_ms": np.full(n, np.nan),
     })
 
 

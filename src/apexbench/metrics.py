@@ -1,6 +1,8 @@
 """Classification metrics in the tidy ``results/metrics.csv`` contract: one row per number.
 
-Columns, in order: ``METRIC_COLUMNS``. ``perturbation`` names the robustness probe the predictions
+Columns, in order: ``METRIC_COLUMNS``. ``dataset`` names the evaluation set (a dataset, a composite,
+or ``<composite>:<dataset>`` for one source's share of a composite; filled by the aggregate stage,
+empty here); ``perturbation`` names the robustness probe the predictions
 ran under (``none`` here; the aggregate stage sets it); ``class`` is empty for overall metrics;
 ``ci_low`` and ``ci_high`` are NaN here and filled by the bootstrap (``stats.bootstrap_intervals``);
 ``n`` is the number of samples the value is computed on; ``note`` is empty except on special rows (``unavailable``).
@@ -57,7 +59,7 @@ from sklearn.metrics import (
 from .labels import NO_PREDICTION
 
 METRIC_COLUMNS = [
-    "classifier", "label_scheme", "perturbation", "metric", "class", "value", "ci_low", "ci_high", "n", "note",
+    "dataset", "classifier", "label_scheme", "perturbation", "metric", "class", "value", "ci_low", "ci_high", "n", "note",
 ]
 NO_PERTURBATION = "none"
 LABEL_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "cohen_kappa")
@@ -225,6 +227,7 @@ def _row(
     classifier: str, label_scheme: str, metric: str, cls: str, value: float, n: int, note: str = ""
 ) -> dict:
     return {
+        "dataset": "",
         "classifier": classifier,
         "label_scheme": label_scheme,
         "perturbation": NO_PERTURBATION,

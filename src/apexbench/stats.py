@@ -9,7 +9,10 @@ when every resampled sample has the same label) is left out of that metric's per
 
 McNemar: on the samples both classifiers were asked about, ``b`` = only A right, ``c`` = only B
 right; the exact two-sided p-value is the binomial test of ``min(b, c)`` successes in ``b + c``
-trials at 0.5 (``scipy.stats.binomtest``); 1 when ``b + c == 0``.
+trials at 0.5 (``scipy.stats.binomtest``); 1 when ``b + c == 0``. Comparing k classifiers on one
+evaluation set makes k(k-1)/2 tests; ``p_holm`` is each pair's p-value after Holm's step-down
+correction over those pairs (family-wise error rate; one family per evaluation set and
+perturbation).
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from .progress import Progress
 # Headline metrics that get an interval: the label metrics plus coverage.
 CI_METRICS = LABEL_METRICS + ("coverage",)
 PAIRED_COLUMNS = [
-    "perturbation", "classifier_a", "classifier_b", "n", "both_correct", "a_only", "b_only", "both_wrong",
-    "p_value", "accuracy_a", "accuracy_b", "accuracy_diff", "ci_low", "ci_high",
+    "dataset", "perturbation", "classifier_a", "classifier_b", "n", "both_correct", "a_only", "b_only", "both_wrong",
+    "p_value", "p_holm", "accuracy_a", "accuracy_b", "accuracy_diff", "ci_low", "ci_high",
 ]
 
 
@@ -116,12 +119,27 @@ def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict:
             "both_wrong": int((~a & ~b).sum()), "p_value": p_value}
 
 
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the input's order: with the m p-values sorted,
+    ``p_(i) * (m - i + 1)`` (1-based i), made non-decreasing along the order and capped at 1."""
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    stepped = np.maximum.accumulate(np.minimum(1.0, p[order] * (m - np.arange(m))))
+    out = np.empty(m)
+    out[order] = stepped
+    return out
+
+
 def paired_comparisons(correct: Mapping[str, Sequence[bool]], indices: np.ndarray, confidence: float = 0.95,
                        perturbation: str = "none") -> pd.DataFrame:
     """Every ordered pair (A, B), A != B, of classifiers evaluated on the same samples in the same order.
 
     ``accuracy_diff`` = accuracy(A) - accuracy(B) with its paired percentile-bootstrap interval.
-    Both orders are listed so the table reads as a matrix (the p-value is symmetric).
+    Both orders are listed so the table reads as a matrix (the p-value is symmetric); ``p_holm``
+    corrects the p-values for the k(k-1)/2 unordered pairs (``holm``).
     """
     rows = []
     names = list(correct)
@@ -135,10 +153,16 @@ def paired_comparisons(correct: Mapping[str, Sequence[bool]], indices: np.ndarra
             acc_a = float(arrays[a].mean()) if arrays[a].size else math.nan
             acc_b = float(arrays[b].mean()) if arrays[b].size else math.nan
             low, high = percentile_interval(boot[a] - boot[b], confidence) if boot[a].size else (math.nan, math.nan)
-            rows.append({"perturbation": perturbation, "classifier_a": a, "classifier_b": b, **test,
+            rows.append({"dataset": "", "perturbation": perturbation, "classifier_a": a, "classifier_b": b, **test,
                          "accuracy_a": acc_a, "accuracy_b": acc_b, "accuracy_diff": acc_a - acc_b,
                          "ci_low": low, "ci_high": high})
-    return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
+    table = pd.DataFrame(rows, columns=PAIRED_COLUMNS)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    adjusted = dict(zip(pairs, holm([next(r["p_value"] for r in rows if (r["classifier_a"], r["classifier_b"]) == pair)
+                                     for pair in pairs])))
+    table["p_holm"] = [adjusted.get((a, b), adjusted.get((b, a))) for a, b in
+                       zip(table["classifier_a"], table["classifier_b"])]
+    return table
 
 
 def fill_intervals(metrics: pd.DataFrame, intervals: Mapping[str, tuple[float, float]]) -> pd.DataFrame:

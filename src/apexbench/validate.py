@@ -3,7 +3,9 @@
 Checks, in order (the first failing one is the row's reason code):
 ``missing_value`` (empty id, source or label), ``duplicate_id`` (every row sharing an id is rejected:
 we cannot know which one is right), ``unknown_label`` (not in the dataset's label map),
-``bad_index`` (frame number not an integer, or negative), ``missing_file``, ``unreadable`` (does
+``bad_index`` (frame number not an integer, or negative), ``outside_root`` (the media path resolves
+outside the dataset root: ``..``, an absolute path, a symlink out; checked before anything is
+opened, unless the dataset sets ``allow_outside_root: true``), ``missing_file``, ``unreadable`` (does
 not open or decode), ``no_frames`` (decodes to zero frames), ``index_out_of_range`` (a frame index
 past the clip's last frame), ``index_order`` (onset <= apex <= offset violated).
 ``frames`` samples (clips stored as folders of numbered images, ``source`` a template with a
@@ -15,6 +17,7 @@ Duplicates always share a shard (the shard derives from the id), so each shard v
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import pandas as pd
 
 from .datasets.base import RawRow, shard_of
 from .datasets.coding_tables import FRAMES, frame_path
-from .fsutil import sha256_of
+from .fsutil import is_inside, sha256_of
 from .labels import canonical_label
 from .video import VideoError, probe_video, read_image
 
@@ -32,6 +35,7 @@ REASONS = {
     "unknown_label": "the label is not in the dataset's label map",
     "bad_index": "a frame index is not a non-negative integer",
     "index_order": "frame indices are not in onset <= apex <= offset order",
+    "outside_root": "the media path resolves outside the dataset root (set allow_outside_root: true to accept)",
     "missing_file": "the media file does not exist",
     "unreadable": "the media file does not open or decode",
     "no_frames": "the video has no decodable frames",
@@ -51,7 +55,17 @@ class Rejection(Exception):
         self.reason = reason
 
 
-def _check_row(row: RawRow, root: Path, label_map: dict[str, str], n_shards: int) -> dict:
+def media_path(root: Path, relative: str, allow_outside: bool = False) -> Path:
+    """``root / relative``; Rejection ``outside_root`` when it resolves outside ``root``."""
+    path = root / relative
+    if not allow_outside and not is_inside(root, path):
+        raise Rejection("outside_root", f"{relative} resolves to {os.path.realpath(path)}, outside the dataset root "
+                                        f"{os.path.realpath(root)}; set allow_outside_root: true to accept it")
+    return path
+
+
+def _check_row(row: RawRow, root: Path, label_map: dict[str, str], n_shards: int,
+               allow_outside: bool = False) -> dict:
     if not str(row.sample_id).strip() or not str(row.source).strip() or not str(row.label).strip():
         raise Rejection("missing_value", "id, source and label must all be filled in")
     canonical = canonical_label(row.label, label_map)
@@ -65,8 +79,8 @@ def _check_row(row: RawRow, root: Path, label_map: dict[str, str], n_shards: int
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise Rejection("bad_index", f"{name} {value!r} is not a non-negative integer frame number")
     if row.kind == FRAMES:
-        return _check_frames(row, root, canonical, n_shards)
-    path = root / row.source
+        return _check_frames(row, root, canonical, n_shards, allow_outside)
+    path = media_path(root, row.source, allow_outside)
     if not path.is_file():
         raise Rejection("missing_file", f"{path} does not exist")
     try:
@@ -95,9 +109,11 @@ def _check_row(row: RawRow, root: Path, label_map: dict[str, str], n_shards: int
     }
 
 
-def _check_frames(row: RawRow, root: Path, canonical: str, n_shards: int) -> dict:
+def _check_frames(row: RawRow, root: Path, canonical: str, n_shards: int, allow_outside: bool = False) -> dict:
     """The checks of a ``frames`` sample: onset and APEX image files, then the index order."""
     images = {}
+    for name in ("onset", "apex"):
+        media_path(root, frame_path(row.source, getattr(row, name)), allow_outside)
     for name in ("onset", "apex"):
         path = root / frame_path(row.source, getattr(row, name))
         if not path.is_file():
@@ -121,7 +137,7 @@ def _check_frames(row: RawRow, root: Path, canonical: str, n_shards: int) -> dic
 
 
 def validate_rows(
-    rows: list[RawRow], root: str | Path, label_map: dict[str, str], n_shards: int
+    rows: list[RawRow], root: str | Path, label_map: dict[str, str], n_shards: int, allow_outside_root: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``rows`` into (accepted sample table, rejected rows with reason and message)."""
     root = Path(root)
@@ -134,7 +150,7 @@ def validate_rows(
             lines = id_rows[str(row.sample_id)]
             if len(lines) > 1 and str(row.sample_id).strip():
                 raise Rejection("duplicate_id", f"id {row.sample_id!r} appears on rows {', '.join(map(str, lines))}")
-            accepted.append(_check_row(row, root, label_map, n_shards))
+            accepted.append(_check_row(row, root, label_map, n_shards, allow_outside_root))
         except Rejection as rej:
             rejected.append({
                 "sample_id": str(row.sample_id), "row": row.row, "reason": rej.reason,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import sys
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn, TextIO
 
 from .errors import ApexbenchError
@@ -35,3 +37,20 @@ def script_log(snakemake) -> Iterator[TextIO]:
             raise
         finally:
             sys.stderr = saved
+
+
+def closing_lines(leaderboard: str | Path, report: str | Path) -> str:
+    """The last lines of a run: where to look, and every classifier that could not run with its fix
+    (read from the leaderboard, whose rows say ``unavailable`` with the fix in ``note``)."""
+    lines = [f"apexbench: done. Report: {report} (open it in a browser); leaderboard: "
+             "results/leaderboard.csv; summary: results/summary.md; metrics: results/metrics.csv"]
+    path = Path(leaderboard)
+    if path.is_file():
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = [r for r in csv.DictReader(fh) if r["status"] == "unavailable"]
+        fixes = {r["classifier"]: r["note"] for r in rows}
+        lines += [f"apexbench: classifier {name} is unavailable: {note}" for name, note in fixes.items()]
+        if fixes:
+            lines.append(f"apexbench: {len(fixes)} classifier(s) did not run; fix as above and run the same "
+                         "command again (only what is missing runs)")
+    return "\n".join(lines)

@@ -1,48 +1,69 @@
-# Aggregation: every classifier's predictions -> metrics.csv, confusion matrices, run summary.
+# Aggregation, per evaluation set (a dataset or a composite): every classifier's predictions ->
+# the set's metrics.csv, confusion matrices, statistics and summary; then one gather step for the
+# run: results/metrics.csv (every set, `dataset` column first), the leaderboard, the paired tests
+# with Holm's correction, the run summary and provenance.
 
 
 rule aggregate:
     input:
-        samples="results/validated/samples.parquet",
-        predictions=expand(
-            "results/predictions/{classifier}/shard-{shard}.parquet",
-            classifier=CLASSIFIERS,
-            shard=SHARDS,
-        ),
-        models=all_model_status(),
-        perturbed=[
-            f
-            for by_classifier in PERTURBED_PREDICTIONS.values()
-            for files in by_classifier.values()
-            for f in files
-        ],
+        unpack(aggregate_inputs),
     output:
-        metrics="results/metrics.csv",
-        summary="results/summary.md",
-        provenance="results/provenance.json",
+        metrics="results/{evalset}/metrics.csv",
+        summary="results/{evalset}/summary.md",
         # One directory (a CSV and a PNG per classifier) keeps the output set fixed, so adding a
         # classifier is seen as a params/input change of this job.
-        confusion=directory("results/confusion"),
-        paired="results/stats/paired.csv",
-        confidence="results/stats/confidence_buckets.csv",
-        coverage="results/stats/coverage_accuracy.csv",
-        robustness="results/stats/robustness.csv",
+        confusion=directory("results/{evalset}/confusion"),
+        paired="results/{evalset}/stats/paired.csv",
+        confidence="results/{evalset}/stats/confidence_buckets.csv",
+        coverage="results/{evalset}/stats/coverage_accuracy.csv",
+        robustness="results/{evalset}/stats/robustness.csv",
     params:
         code=code("aggregate"),
-        classifiers=list(CLASSIFIERS),
-        scheme=CFG["label_scheme"],
-        dataset=DATASET["name"],
-        config=CFG,
-        perturbed=PERTURBED_PREDICTIONS,
+        evalset=lambda w: set_info(w.evalset),
+        layout=lambda w: prediction_layout(w.evalset),
+        status={name: status_records(name) for name in CLASSIFIERS},
+        trained=TRAINED,
+        statistics=CFG["statistics"],
+        confidence=CFG["confidence"],
     conda:
         "../envs/apexbench.yaml"
     log:
-        "logs/aggregate.log",
+        "logs/{evalset}/aggregate.log",
     benchmark:
-        "benchmarks/out/aggregate/aggregate.tsv"
+        "benchmarks/out/{evalset}/aggregate.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
         "../scripts/aggregate.py"
+
+
+rule leaderboard:
+    input:
+        metrics=expand("results/{evalset}/metrics.csv", evalset=SETS),
+        paired=expand("results/{evalset}/stats/paired.csv", evalset=SETS),
+        models=lambda w: all_model_status(),
+    output:
+        metrics="results/metrics.csv",
+        leaderboard="results/leaderboard.csv",
+        paired="results/stats/paired.csv",
+        summary="results/summary.md",
+        provenance="results/provenance.json",
+    params:
+        code=code("leaderboard"),
+        sets=SETS,
+        composites={name: list(c.sources) for name, c in COMPOSITES.items()},
+        config=CFG,
+    conda:
+        "../envs/apexbench.yaml"
+    log:
+        "logs/leaderboard.log",
+    benchmark:
+        "benchmarks/out/leaderboard.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/leaderboard.py"

@@ -1,4 +1,7 @@
-# Configuration, the dataset's rows (read once, at DAG-build time) and their stable shards.
+# The run plan (datasets x classifiers, read once at DAG-build time), the datasets' stable shards,
+# and the input functions of the rules.
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -6,7 +9,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from apexbench.codehash import code_fingerprint
-from apexbench.config import validate_config
 from apexbench.convert import check_samples, converted_is_stale
 from apexbench.datasets import read_dataset
 from apexbench.datasets.base import shard_of
@@ -14,19 +16,38 @@ from apexbench.datasets.coding_tables import FRAMES, frame_path
 from apexbench.baselines import TRAINED_KINDS
 from apexbench.demo import DEMO_FILES
 from apexbench.errors import ApexbenchError
+from apexbench.fsutil import is_inside
 from apexbench.models import load_registry, status_is_stale
+from apexbench.plan import make_plan
 from apexbench.train.data import folder_fingerprint
-from apexbench.workflow import fail
+from apexbench.workflow import closing_lines, fail
 
 
 try:
-    CFG = validate_config(config, source="config")
-    ROWS = read_dataset(CFG["dataset"], base_dir=".")
-    REGISTRY = load_registry(CFG["models"]["registry"])
+    PLAN = make_plan(
+        config, workflow.config_settings.overwrite_config, workflow.basedir
+    )
+    REGISTRY = load_registry(PLAN.models["registry"])
+    ROWS = {
+        name: read_dataset(d.spec, base_dir=".") for name, d in PLAN.datasets.items()
+    }
 except ApexbenchError as err:
     fail(err)
 
-DATASET = CFG["dataset"]
+CFG = PLAN.config
+DATASETS = (
+    PLAN.datasets
+)  # name -> DatasetPlan (spec, faces, shards, scheme, evaluation)
+COMPOSITES = PLAN.composites  # name -> CompositePlan (sources, scheme, evaluation)
+SETS = PLAN.sets  # every evaluation set: datasets, then composites
+CLASSIFIERS = PLAN.classifiers
+MODELS = PLAN.models
+MODELS_DIR = MODELS["dir"]
+
+
+def names_pattern(names):
+    """A wildcard constraint matching exactly these names (or nothing)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 def code(script):
@@ -39,61 +60,67 @@ def code(script):
     )
 
 
-N_SHARDS = CFG["shards"]
-SHARDS = list(range(N_SHARDS))
-CLASSIFIERS = CFG["classifiers"]
-MODELS_DIR = CFG["models"]["dir"]
-MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values() if c.get("model")})
+# --- datasets, shards and media --------------------------------------------------------------------
+
+SHARDS = {d: list(range(plan.shards)) for d, plan in DATASETS.items()}
+SHARD_ROWS = {d: {k: [] for k in SHARDS[d]} for d in DATASETS}
+for _d, _rows in ROWS.items():
+    for _row in _rows:
+        SHARD_ROWS[_d][shard_of(_row.sample_id, DATASETS[_d].shards)].append(
+            _row.to_dict()
+        )
+
+DEMO = next((d for d in DATASETS.values() if d.demo), None)
+DEMO_MEDIA = [f"{DEMO.spec['root']}/{name}" for name in DEMO_FILES] if DEMO else []
+
+
+def _media_files(dataset, row):
+    """The files a row reads: its video or image, or a frame sample's onset and APEX images."""
+    root = DATASETS[dataset].spec["root"]
+    if row["kind"] == FRAMES:
+        frames = [row[k] for k in ("onset", "apex") if isinstance(row[k], int)]
+        return [f"{root}/{frame_path(row['source'], f)}" for f in frames]
+    return [f"{root}/{row['source']}"]
+
+
+def shard_media(wildcards):
+    """Media files of one shard that exist or that demo_media builds; a changed file reruns its
+    shard. Paths outside the dataset root are left out (validate rejects them unopened).
+    """
+    plan = DATASETS[wildcards.dataset]
+    rows = SHARD_ROWS[wildcards.dataset][int(wildcards.shard)]
+    paths = sorted({p for r in rows for p in _media_files(wildcards.dataset, r)})
+    inside = plan.spec["allow_outside_root"] or None
+    return [
+        p
+        for p in paths
+        if p in DEMO_MEDIA
+        or (Path(p).is_file() and (inside or is_inside(plan.spec["root"], p)))
+    ]
+
+
+def samples_path(evalset):
+    return f"results/{evalset}/validated/samples.parquet"
+
+
+def frames_path(dataset, shard, perturbation="none"):
+    if perturbation == "none":
+        return f"results/{dataset}/frames/shard-{shard}.parquet"
+    return f"results/{dataset}/perturbed/{perturbation}/frames/shard-{shard}.parquet"
+
+
+# --- classifiers and their weights -----------------------------------------------------------------
+
 # Fold-trained baselines run in `features` + `train`; every other classifier (the trained CNN
 # included) in `infer`.
 TRAINED = [n for n, c in CLASSIFIERS.items() if c["kind"] in TRAINED_KINDS]
 OFF_THE_SHELF = [n for n in CLASSIFIERS if n not in TRAINED]
-TRAINED_PATTERN = "|".join(TRAINED) or "(?!)"
-OFF_THE_SHELF_PATTERN = "|".join(OFF_THE_SHELF) or "(?!)"
+MODEL_KEYS = sorted({c["model"] for c in CLASSIFIERS.values() if c.get("model")})
 for _name, _clf in CLASSIFIERS.items():
     if _clf.get("model") and _clf["model"] not in REGISTRY:
         fail(
-            f"config: classifiers.{_name}.model {_clf['model']!r} is not in {CFG['models']['registry']}"
+            f"config: classifiers.{_name}.model {_clf['model']!r} is not in {MODELS['registry']}"
         )
-
-SHARD_ROWS = {k: [] for k in SHARDS}
-for _row in ROWS:
-    SHARD_ROWS[shard_of(_row.sample_id, N_SHARDS)].append(_row.to_dict())
-
-DEMO_MEDIA = (
-    [f"{DATASET['root']}/{name}" for name in DEMO_FILES] if DATASET["demo"] else []
-)
-
-
-def _media_files(row):
-    """The files a row reads: its video or image, or a frame sample's onset and APEX images."""
-    if row["kind"] == FRAMES:
-        frames = [row[k] for k in ("onset", "apex") if isinstance(row[k], int)]
-        return [f"{DATASET['root']}/{frame_path(row['source'], f)}" for f in frames]
-    return [f"{DATASET['root']}/{row['source']}"]
-
-
-def shard_media(wildcards):
-    """Media files of one shard that exist or that demo_media builds; a changed file reruns its shard."""
-    paths = sorted(
-        {p for r in SHARD_ROWS[int(wildcards.shard)] for p in _media_files(r)}
-    )
-    return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]
-
-
-# Samples whose media check the LibreFace conversion (the same choice the convert job makes).
-CHECK_SAMPLES = check_samples(ROWS)
-
-
-def check_media():
-    paths = sorted({p for r in CHECK_SAMPLES for p in _media_files(r)})
-    return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]
-
-
-def model_status(model):
-    return f"{MODELS_DIR}/status/{model}.json"
-
-
 # Kinds whose registry file is converted before use (checkpoint -> ONNX by rule convert).
 CONVERTED_KINDS = {"libreface"}
 CONVERTED_KEYS = sorted(
@@ -101,8 +128,59 @@ CONVERTED_KEYS = sorted(
 )
 
 
+def model_status(model):
+    return f"{MODELS_DIR}/status/{model}.json"
+
+
 def converted_status(model):
     return f"{MODELS_DIR}/converted/{model}.json"
+
+
+def status_records(name):
+    """The status records that say whether classifier ``name`` can run, in the order they are made:
+    its weight file's, then its conversion's (the trained CNN: its export's)."""
+    clf = CLASSIFIERS[name]
+    if "precision" in clf:
+        return [trained_status(clf["precision"])]
+    if not clf.get("model"):
+        return []
+    records = [model_status(clf["model"])]
+    if clf["kind"] in CONVERTED_KINDS:
+        records.append(converted_status(clf["model"]))
+    return records
+
+
+def classifier_model(name):
+    """The status record infer reads for a classifier (the last of ``status_records``)."""
+    return status_records(name)[-1]
+
+
+def _checkpoint_record(name, path):
+    """A status record made by a checkpoint rule, read once that job has run."""
+    if path.startswith(f"{MODELS_DIR}/converted/"):
+        checkpoints.convert.get(model=Path(path).stem)
+    elif path.startswith(f"{MODELS_DIR}/status/"):
+        checkpoints.fetch_model.get(model=Path(path).stem)
+    else:  # the trained CNN's export: training is asked for explicitly, it must run
+        return {"available": True}
+    return json.loads(Path(path).read_text())
+
+
+def ready_records(name):
+    """The status records of classifier ``name`` up to the first that says unavailable (so an
+    unavailable weight file is one fetch job: nothing is converted, extracted or inferred for it).
+    """
+    records = []
+    for path in status_records(name):
+        records.append(path)
+        if not _checkpoint_record(name, path)["available"]:
+            break
+    return records
+
+
+def classifier_ready(name):
+    records = ready_records(name)
+    return not records or _checkpoint_record(name, records[-1])["available"]
 
 
 TRAIN = CFG["train"]
@@ -138,17 +216,6 @@ def trained_status(precision):
     return f"{TRAIN_DIR}/status/{precision}.json"
 
 
-def classifier_model(name):
-    """The status record infer reads for a classifier: its registry model's, its conversion's, or
-    the trained CNN export's."""
-    clf = CLASSIFIERS[name]
-    if "precision" in clf:
-        return trained_status(clf["precision"])
-    if clf["kind"] in CONVERTED_KINDS:
-        return converted_status(clf["model"])
-    return model_status(clf["model"])
-
-
 def trained_outputs():
     """Everything train_cnn.smk makes, requested by rule all when a classifier of kind cnn is listed."""
     if not any("precision" in c for c in CLASSIFIERS.values()):
@@ -159,11 +226,141 @@ def trained_outputs():
 
 
 def all_model_status():
-    """Every model status record of the run's classifiers (for aggregate's provenance)."""
-    trained = sorted({c["precision"] for c in CLASSIFIERS.values() if "precision" in c})
-    converted = [converted_status(m) for m in CONVERTED_KEYS]
-    return (
-        [model_status(m) for m in MODEL_KEYS]
-        + converted
-        + [trained_status(p) for p in trained]
+    """Every status record of the run's classifiers as far as they are made (for provenance and the
+    unavailable lines of the summary)."""
+    return sorted({p for name in CLASSIFIERS for p in ready_records(name)})
+
+
+# --- evaluation sets: what each set's baselines train on and its predictions ------------------------
+
+
+def set_datasets(evalset):
+    """The datasets whose samples an evaluation set holds."""
+    return list(COMPOSITES[evalset].sources) if evalset in COMPOSITES else [evalset]
+
+
+def train_sources(evalset):
+    """(dataset, sample-id prefix, role) of every table a trained baseline of ``evalset`` reads:
+    role `both` takes part in the folds, `train` is fit on only, `test` is predicted only.
+    """
+    if evalset in COMPOSITES:
+        return [(d, f"{d}/", "both") for d in COMPOSITES[evalset].sources]
+    train = DATASETS[evalset].cross_train
+    if train:
+        return [(train, f"{train}/", "train"), (evalset, "", "test")]
+    return [(evalset, "", "both")]
+
+
+def trained_predictions(evalset, classifier):
+    return f"results/{evalset}/predictions/{classifier}/out_of_fold.parquet"
+
+
+def set_perturbations(evalset):
+    """Robustness probes are run per dataset (a composite pools the unperturbed predictions)."""
+    return ["none"] + (PERTURBED if evalset in DATASETS else [])
+
+
+def prediction_layout(evalset):
+    """classifier -> perturbation -> [(prefix, [prediction files])]: where aggregate finds each
+    classifier's predictions for an evaluation set (composites: the sources' own shards, their
+    sample ids prefixed by the source)."""
+    layout = {}
+    for clf in CLASSIFIERS:
+        if clf in TRAINED:
+            layout[clf] = {"none": [["", [trained_predictions(evalset, clf)]]]}
+            continue
+        layout[clf] = {}
+        for p in set_perturbations(evalset):
+            layout[clf][p] = [
+                [
+                    f"{d}/" if evalset in COMPOSITES else "",
+                    [
+                        (
+                            f"results/{d}/predictions/{clf}/shard-{k}.parquet"
+                            if p == "none"
+                            else f"results/{d}/perturbed/{p}/predictions/{clf}/shard-{k}.parquet"
+                        )
+                        for k in SHARDS[d]
+                    ],
+                ]
+                for d in set_datasets(evalset)
+            ]
+    return layout
+
+
+def aggregate_inputs(wildcards):
+    """The set's samples, the prediction files of every classifier that can run, and the status
+    record of every classifier (its fix when it cannot)."""
+    evalset = wildcards.evalset
+    layout = prediction_layout(evalset)
+    predictions = [
+        path
+        for clf in CLASSIFIERS
+        if classifier_ready(clf)
+        for groups in layout[clf].values()
+        for _, paths in groups
+        for path in paths
+    ]
+    return {
+        "samples": samples_path(evalset),
+        "predictions": predictions,
+        "models": sorted({p for c in CLASSIFIERS for p in ready_records(c)}),
+    }
+
+
+def set_report_inputs(wildcards):
+    evalset = wildcards.evalset
+    stats = f"results/{evalset}/stats"
+    inputs = {
+        "metrics": f"results/{evalset}/metrics.csv",
+        "paired": f"{stats}/paired.csv",
+        "confidence": f"{stats}/confidence_buckets.csv",
+        "coverage": f"{stats}/coverage_accuracy.csv",
+        "robustness": f"{stats}/robustness.csv",
+        "samples": samples_path(evalset),
+        "confusion": f"results/{evalset}/confusion",
+    }
+    if evalset in DATASETS:
+        inputs["rejected"] = f"results/{evalset}/validated/rejected.csv"
+    return inputs
+
+
+def run_summary_lines():
+    """The run's last lines: where the report is, and every classifier that could not run with its fix."""
+    return closing_lines("results/leaderboard.csv", "results/report/index.html")
+
+
+def set_info(evalset):
+    plan = DATASETS.get(evalset) or COMPOSITES[evalset]
+    return {
+        "name": evalset,
+        "kind": "dataset" if evalset in DATASETS else "composite",
+        "scheme": plan.scheme,
+        "sources": set_datasets(evalset),
+        "cross_train": DATASETS[evalset].cross_train if evalset in DATASETS else None,
+    }
+
+
+def train_inputs(wildcards):
+    sources = train_sources(wildcards.evalset)
+    return {
+        "samples": [samples_path(d) for d, _, _ in sources],
+        "features": [
+            f"results/{d}/features/{wildcards.classifier}/shard-{k}.parquet"
+            for d, _, _ in sources
+            for k in SHARDS[d]
+        ],
+    }
+
+
+# The samples whose media check the LibreFace conversion: the first usable rows of the run's first
+# dataset (the same choice the convert job makes).
+CHECK_DATASET = next(iter(DATASETS.values()))
+CHECK_SAMPLES = check_samples(ROWS[CHECK_DATASET.name])
+
+
+def check_media():
+    paths = sorted(
+        {p for r in CHECK_SAMPLES for p in _media_files(CHECK_DATASET.name, r)}
     )
+    return [p for p in paths if p in DEMO_MEDIA or Path(p).is_file()]

@@ -3,7 +3,7 @@
 # can change them, and refetching would rerun every job that reads them.
 
 
-if DATASET["demo"]:
+if DEMO:
 
     rule demo_media:
         output:

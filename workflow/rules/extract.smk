@@ -1,24 +1,30 @@
-# Extraction: seek to the onset and APEX frames of every sample in a shard, detect the face, crop.
+# Validation and extraction of one shard, in one job: the shard's rows are checked (passed as params,
+# so a changed row reruns only its shard; rejected rows keep a reason), then the onset and APEX
+# frames of every accepted sample are read by seeking, the face is detected on the APEX and cropped.
+# One job rather than two: each job pays a process start and its imports, a media file is opened
+# once, and no job group is needed on a cluster (Snakemake's groups break when a checkpoint, like
+# fetch_model, reshapes the DAG: snakemake/snakemake#4202).
 
 
 rule extract:
     input:
-        # No media files here: validate_shard has them as inputs and records each file's sha256
-        # in this table, so a changed file reruns its shard's extraction through it (and the DAG
-        # at CMED scale checks 10,924 files once, not twice).
-        samples="results/validated/shard-{shard}.parquet",
+        shard_media,
     output:
-        "results/frames/shard-{shard}.parquet",
+        samples="results/{dataset}/validated/shard-{shard}.parquet",
+        rejected="results/{dataset}/validated/rejected-{shard}.parquet",
+        frames="results/{dataset}/frames/shard-{shard}.parquet",
     params:
         code=code("extract"),
-        root=DATASET["root"],
-        faces=CFG["faces"],
+        rows=lambda w: SHARD_ROWS[w.dataset][int(w.shard)],
+        dataset=lambda w: DATASETS[w.dataset].spec,
+        n_shards=lambda w: DATASETS[w.dataset].shards,
+        faces=lambda w: DATASETS[w.dataset].faces,
     conda:
         "../envs/apexbench.yaml"
     log:
-        "logs/extract/shard-{shard}.log",
+        "logs/{dataset}/extract/shard-{shard}.log",
     benchmark:
-        "benchmarks/out/extract/shard-{shard}.tsv"
+        "benchmarks/out/{dataset}/extract/shard-{shard}.tsv"
     threads: 1
     resources:
         mem_mb=1500,

@@ -1,10 +1,12 @@
 # Weight files from the model registry: local -> mirror -> download, sha256 enforced. A model that
-# cannot be resolved yields a status file saying so (never a failed run). A status file that no
-# longer matches the weight file (placed, replaced or removed since) is dropped at DAG-build time,
-# so the same command then reruns this rule and that classifier's inference, and nothing else.
+# cannot be resolved yields a status record saying so, with the fix (never a failed run). The rule
+# is a checkpoint: once it has run, the rules that need the weights are asked for only when the
+# record says available, so an unavailable classifier costs this one job. A record that no longer
+# matches the weight file (placed, replaced or removed since) is dropped at DAG-build time, so the
+# same command then reruns this rule and that classifier's branch, and nothing else.
 for _model in MODEL_KEYS:
     if status_is_stale(
-        model_status(_model), REGISTRY[_model], MODELS_DIR, CFG["models"]["mirror"]
+        model_status(_model), REGISTRY[_model], MODELS_DIR, MODELS["mirror"]
     ):
         Path(model_status(_model)).unlink()
 for _model in CONVERTED_KEYS:
@@ -12,12 +14,12 @@ for _model in CONVERTED_KEYS:
         Path(converted_status(_model)).unlink()
 
 
-rule fetch_model:
+checkpoint fetch_model:
     output:
         model_status("{model}"),
     params:
         code=code("fetch_model"),
-        models=CFG["models"],
+        models=MODELS,
     conda:
         "../envs/apexbench.yaml"
     log:
@@ -36,7 +38,7 @@ rule fetch_models:
     # Download every registry file up front (e.g. on a cluster's login node); always runs when asked.
     params:
         code=code("fetch_models"),
-        models=CFG["models"],
+        models=MODELS,
         model_keys=sorted(REGISTRY),
     conda:
         "../envs/apexbench.yaml"

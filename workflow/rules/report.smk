@@ -1,23 +1,42 @@
-# The report: one self-contained HTML file (figures embedded) built from the run's tables.
+# The report: one self-contained HTML page per evaluation set (results/<set>/report.html, figures
+# embedded) and results/report/index.html: the leaderboard at the top, then every set's section.
+
+
+rule report_set:
+    input:
+        unpack(set_report_inputs),
+    output:
+        page="results/{evalset}/report.html",
+        section="results/{evalset}/report/section.html",
+    params:
+        code=code("report_set"),
+        evalset=lambda w: set_info(w.evalset),
+        statistics=CFG["statistics"],
+        confidence=CFG["confidence"],
+    conda:
+        "../envs/apexbench.yaml"
+    log:
+        "logs/{evalset}/report.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/report_set.py"
 
 
 rule report:
     input:
-        metrics="results/metrics.csv",
+        leaderboard="results/leaderboard.csv",
         paired="results/stats/paired.csv",
-        confidence="results/stats/confidence_buckets.csv",
-        coverage="results/stats/coverage_accuracy.csv",
-        robustness="results/stats/robustness.csv",
         provenance="results/provenance.json",
-        samples="results/validated/samples.parquet",
-        rejected="results/validated/rejected.csv",
-        confusion="results/confusion",
+        sections=expand("results/{evalset}/report/section.html", evalset=SETS),
     output:
         "results/report/index.html",
     params:
         code=code("report"),
-        dataset=DATASET["name"],
-        config=CFG,
+        sets=SETS,
+        statistics=CFG["statistics"],
     conda:
         "../envs/apexbench.yaml"
     log:

@@ -1,26 +1,25 @@
-# Trained baselines (flow, landmarks, siamese): features per shard, then one out-of-fold training
-# job per classifier that writes predictions for every shard in the predictions schema.
+# Trained baselines (flow, landmarks, siamese): features per dataset shard, then one out-of-fold
+# training job per evaluation set and classifier: LOSO / grouped k-fold within a dataset, LOSO over
+# a composite's pooled subjects, or trained on another dataset (evaluation.protocol cross_dataset).
 
 
 rule features:
     input:
-        frames="results/frames/shard-{shard}.parquet",
-        model=lambda w: [
-            model_status(m) for m in [CLASSIFIERS[w.classifier]["model"]] if m
-        ],
+        frames="results/{dataset}/frames/shard-{shard}.parquet",
+        model=lambda w: status_records(w.classifier),
     output:
-        "results/features/{classifier}/shard-{shard}.parquet",
+        "results/{dataset}/features/{classifier}/shard-{shard}.parquet",
     wildcard_constraints:
-        classifier=TRAINED_PATTERN,
+        classifier=names_pattern(TRAINED),
     params:
         code=code("features"),
         kind=lambda w: CLASSIFIERS[w.classifier]["kind"],
     conda:
         "../envs/apexbench.yaml"
     log:
-        "logs/features/{classifier}/shard-{shard}.log",
+        "logs/{dataset}/features/{classifier}/shard-{shard}.log",
     benchmark:
-        "benchmarks/out/features/{classifier}/shard-{shard}.tsv"
+        "benchmarks/out/{dataset}/features/{classifier}/shard-{shard}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -31,29 +30,35 @@ rule features:
 
 rule train:
     input:
-        samples="results/validated/samples.parquet",
-        features=lambda w: expand(
-            "results/features/{classifier}/shard-{shard}.parquet",
-            classifier=w.classifier,
-            shard=SHARDS,
-        ),
+        unpack(train_inputs),
     output:
-        expand("results/predictions/{{classifier}}/shard-{shard}.parquet", shard=SHARDS),
+        "results/{evalset}/predictions/{classifier}/out_of_fold.parquet",
     wildcard_constraints:
-        classifier=TRAINED_PATTERN,
+        classifier=names_pattern(TRAINED),
     params:
         code=code("train"),
         kind=lambda w: CLASSIFIERS[w.classifier]["kind"],
-        scheme=CFG["label_scheme"],
-        evaluation=CFG["evaluation"],
-        dataset=DATASET["name"],
-        n_shards=N_SHARDS,
+        scheme=lambda w: PLAN.scheme(w.evalset),
+        evaluation=lambda w: PLAN.evaluation(w.evalset),
+        sources=lambda w: [
+            {
+                "dataset": d,
+                "prefix": prefix,
+                "role": role,
+                "samples": samples_path(d),
+                "features": [
+                    f"results/{d}/features/{w.classifier}/shard-{k}.parquet"
+                    for k in SHARDS[d]
+                ],
+            }
+            for d, prefix, role in train_sources(w.evalset)
+        ],
     conda:
         "../envs/apexbench.yaml"
     log:
-        "logs/train/{classifier}.log",
+        "logs/{evalset}/train/{classifier}.log",
     benchmark:
-        "benchmarks/out/train/{classifier}.tsv"
+        "benchmarks/out/{evalset}/train/{classifier}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

@@ -1,50 +1,55 @@
-# Validation: each shard checks its own rows (passed as params, so a changed row reruns only its
-# shard); a gather step writes the sample table, rejected.csv and the summary.
-
-
-rule validate_shard:
-    input:
-        shard_media,
-    output:
-        samples="results/validated/shard-{shard}.parquet",
-        rejected="results/validated/rejected-{shard}.parquet",
-    params:
-        code=code("validate_shard"),
-        rows=lambda w: SHARD_ROWS[int(w.shard)],
-        dataset=DATASET,
-        n_shards=N_SHARDS,
-    conda:
-        "../envs/apexbench.yaml"
-    log:
-        "logs/validate/shard-{shard}.log",
-    benchmark:
-        "benchmarks/out/validate_shard/shard-{shard}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=30,
-    script:
-        "../scripts/validate_shard.py"
+# Validation is done per shard by rule extract (extract.smk), which checks its rows and extracts the
+# accepted ones; this gather step writes the dataset's sample table, rejected.csv and the summary. A
+# composite's sample table pools its datasets' tables (sample ids and subjects prefixed).
 
 
 rule validate:
     input:
-        samples=expand("results/validated/shard-{shard}.parquet", shard=SHARDS),
-        rejected=expand("results/validated/rejected-{shard}.parquet", shard=SHARDS),
+        samples=lambda w: expand(
+            "results/{{dataset}}/validated/shard-{shard}.parquet",
+            shard=SHARDS[w.dataset],
+        ),
+        rejected=lambda w: expand(
+            "results/{{dataset}}/validated/rejected-{shard}.parquet",
+            shard=SHARDS[w.dataset],
+        ),
     output:
-        samples="results/validated/samples.parquet",
-        rejected="results/validated/rejected.csv",
-        summary=report("results/validated/summary.md", category="Dataset"),
+        samples="results/{dataset}/validated/samples.parquet",
+        rejected="results/{dataset}/validated/rejected.csv",
+        summary=report(
+            "results/{dataset}/validated/summary.md",
+            category="Datasets",
+            subcategory="{dataset}",
+        ),
     params:
         code=code("validate"),
-        dataset=DATASET["name"],
     conda:
         "../envs/apexbench.yaml"
     log:
-        "logs/validate/gather.log",
+        "logs/{dataset}/validate/gather.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
         "../scripts/validate.py"
+
+
+rule pool:
+    input:
+        lambda w: [samples_path(d) for d in COMPOSITES[w.composite].sources],
+    output:
+        "results/{composite}/validated/samples.parquet",
+    params:
+        code=code("pool"),
+        sources=lambda w: list(COMPOSITES[w.composite].sources),
+    conda:
+        "../envs/apexbench.yaml"
+    log:
+        "logs/{composite}/pool.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/pool.py"

@@ -2,22 +2,14 @@ import _apexbench_path  # noqa: F401  (src/ on sys.path)
 import json
 from pathlib import Path
 
-from apexbench.aggregate import aggregate_run
+from apexbench.aggregate import aggregate_set
 from apexbench.workflow import script_log
 
 with script_log(snakemake) as log:
-    predictions = {
-        name: [p for p in snakemake.input.predictions if Path(p).parent.name == name]
-        for name in snakemake.params.classifiers
-    }
-    aggregate_run(
-        snakemake.input.samples,
-        predictions,
-        snakemake.params.scheme,
-        snakemake.params.dataset,
-        [json.loads(Path(p).read_text()) for p in snakemake.input.models],
-        snakemake.params.config,
-        dict(snakemake.output),
-        log,
-        perturbed=snakemake.params.perturbed,
-    )
+    made = set(snakemake.input.models)
+    # Each classifier's status records as far as they were made (an unavailable weight file stops
+    # the chain: its conversion never ran).
+    status = {clf: [json.loads(Path(p).read_text()) for p in paths if p in made]
+              for clf, paths in snakemake.params.status.items()}
+    aggregate_set(snakemake.params.evalset, snakemake.input.samples, snakemake.params.layout, status,
+                  snakemake.params.statistics, snakemake.params.confidence, dict(snakemake.output), log)

@@ -12,5 +12,5 @@ with script_log(snakemake) as log:
     rejected = rejected.sort_values(["row", "sample_id"], kind="stable").reset_index(drop=True)
     write_parquet(samples, snakemake.output.samples)
     write_csv(rejected, snakemake.output.rejected)
-    write_text(summary_markdown(samples, rejected, snakemake.params.dataset), snakemake.output.summary)
+    write_text(summary_markdown(samples, rejected, snakemake.wildcards.dataset), snakemake.output.summary)
     print(f"{len(samples)} samples accepted, {len(rejected)} rejected", file=log)

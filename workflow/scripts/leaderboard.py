@@ -1,0 +1,12 @@
+import _apexbench_path  # noqa: F401  (src/ on sys.path)
+import json
+from pathlib import Path
+
+from apexbench.leaderboard import gather
+from apexbench.workflow import script_log
+
+with script_log(snakemake) as log:
+    records = [json.loads(Path(p).read_text()) for p in snakemake.input.models]
+    board = gather(snakemake.input.metrics, snakemake.input.paired, records, snakemake.params.config,
+                   snakemake.params.composites, dict(snakemake.output))
+    print(f"leaderboard: {len(board)} rows over {board['dataset'].nunique()} set(s)", file=log)
