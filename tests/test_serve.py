@@ -258,6 +258,10 @@ def test_group_photo_record_matches_the_annotate_code_path(haar_server, service_
     resp = post(haar_server.url, images["multi_face.jpg"], name="multi_face.jpg", threshold=0.5)
     assert resp.status_code == 201, resp.text
     record = resp.json()
+    with sqlite3.connect(haar_server.db) as conn:  # committed before the answer: visible to another connection
+        assert conn.execute("SELECT file_name FROM images WHERE id = ?", (record["id"],)).fetchall() == [
+            ("multi_face.jpg",)]
+        assert conn.execute("SELECT count(*) FROM faces WHERE image_id = ?", (record["id"],)).fetchone()[0] == 4
     assert resp.headers["Location"] == f"/v1/images/{record['id']}"
     assert requests.get(f"{haar_server.url}/v1/images/{record['id']}", timeout=TIMEOUT).json() == record
     assert {k: record[k] for k in ("file_name", "threshold", "classifier", "model_sha256", "detector",
@@ -422,9 +426,14 @@ def test_restart_keeps_every_record(service_dir, images):
     try:
         for record in records:
             assert requests.get(f"{second.url}/v1/images/{record['id']}", timeout=TIMEOUT).json() == record
-        assert post(second.url, images[STILLS[0]]).json()["id"] == records[-1]["id"] + 1
+        last = post(second.url, images[STILLS[0]], name="last.jpg").json()
+        assert last["id"] == records[-1]["id"] + 1
     finally:
-        assert second.stop() == 0
+        second.proc.kill()  # SIGKILL right after the answer: the record was committed before it
+        second.proc.wait()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT id, file_name FROM images ORDER BY id").fetchall() == [
+            (r["id"], r["file_name"]) for r in records] + [(last["id"], "last.jpg")]
 
 
 def test_token_guards_every_route_but_health(service_dir, images):

@@ -19,6 +19,9 @@ full-range model and then the short-range one and keeps a short-range box only w
 box already covers it. On the demo media the full-range model alone finds all five faces of
 ``multi_face.jpg`` but misses the disgust still; the short-range one finds that face but only three
 of the five; together they find every face.
+
+``Annotator.analyse`` (detect, crop, classify every face of one frame) is also what the receiving
+service (``apexbench serve``, :mod:`apexbench.serve`) runs on each uploaded image.
 """
 
 from __future__ import annotations
