@@ -7,12 +7,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from apexbench.codehash import code_fingerprint
 from apexbench.config import validate_config
-from apexbench.convert import (
-    CONVERTED_KINDS,
-    check_samples,
-    converted_is_stale,
-    converted_status_path,
-)
+from apexbench.convert import CONVERTED_KINDS, converted_status_path
+from apexbench.convert import check_samples, converted_is_stale
 from apexbench.datasets import read_dataset
 from apexbench.datasets.base import shard_of
 from apexbench.datasets.coding_tables import FRAMES, frame_path
@@ -99,7 +95,7 @@ def model_status(model):
     return f"{MODELS_DIR}/status/{model}.json"
 
 
-# Kinds whose registry file is converted before use (checkpoint -> ONNX by rule convert):
+# Kinds whose registry file is converted before use (checkpoint -> ONNX by rule convert) are
 # CONVERTED_KINDS, from apexbench.convert (the service reads it too).
 CONVERTED_KEYS = sorted(
     {c["model"] for c in CLASSIFIERS.values() if c["kind"] in CONVERTED_KINDS}
