@@ -480,8 +480,9 @@ def test_bad_flag_is_one_line(service_dir):
 def test_unknown_classifier_is_one_line(service_dir):
     proc = _serve(service_dir, "--classifier", "nope", "--db", "x.sqlite")
     assert proc.returncode == 1
-    assert proc.stderr.splitlines() == ["apexbench serve: error: --classifier 'nope' is not one of the config's "
-                                        "classifiers (ferplus, minixception, deepface, deepface_native, libreface)"]
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("apexbench serve: error: --classifier 'nope' is not one of the config's classifiers (")
+    assert "minixception" in line
 
 
 def test_missing_weights_is_one_line(tmp_path):
