@@ -36,6 +36,8 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/annotate_common.smk"
 include: "workflow/rules/annotate.smk"
+include: "workflow/rules/detection_common.smk"
+include: "workflow/rules/detection.smk"
 
 
 rule all:

@@ -19,6 +19,9 @@ full-range model and then the short-range one and keeps a short-range box only w
 box already covers it. On the demo media the full-range model alone finds all five faces of
 ``multi_face.jpg`` but misses the disgust still; the short-range one finds that face but only three
 of the five; together they find every face.
+
+``Annotator.analyse`` (detect, crop, classify every face of one frame) is also what the receiving
+service (``apexbench serve``, :mod:`apexbench.serve`) runs on each uploaded image.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -127,8 +132,25 @@ class Tracker:
         return out
 
 
+@dataclass
+class FrameFaces:
+    """What :meth:`Annotator.analyse` found in one frame, with its timings (wall clock, ms).
+
+    ``faces``: per face, left to right, ``id`` (0-based), ``emotion`` (the top class, or None
+    below the threshold), ``score`` (its probability), ``bbox`` (x, y, w, h), ``detection_score``
+    and ``scores`` (every class the classifier can predict under the label scheme).
+    ``detect_ms`` is the detector's time on the frame; ``classify_ms_per_face`` the time to crop and
+    classify the frame's faces (one batch) divided by their number (0 when there is none).
+    """
+
+    faces: list[dict]
+    detect_ms: float
+    classify_ms_per_face: float
+
+
 class Annotator:
-    """Detect, crop and classify every face of a frame."""
+    """Detect, crop and classify every face of a frame: the one code path of ``annotate`` (files,
+    through the workflow) and ``serve`` (images over HTTP)."""
 
     def __init__(self, detector, classifier: Classifier, scheme: str, contempt: str, threshold: float,
                  crop_size: int, margin: float):
@@ -136,22 +158,31 @@ class Annotator:
         self.scheme, self.contempt, self.threshold = scheme, contempt, threshold
         self.crop_size, self.margin = crop_size, margin
 
-    def faces(self, frame: np.ndarray) -> list[dict]:
+    def analyse(self, frame: np.ndarray, threshold: float | None = None) -> FrameFaces:
+        """Every face of ``frame`` (BGR) with its box, scores and emotion; ``threshold`` defaults to
+        the annotator's own."""
+        threshold = self.threshold if threshold is None else threshold
+        start = time.perf_counter()
         found = sorted(self.detector.detect(frame), key=lambda f: (f.x, f.y))
+        detected = time.perf_counter()
         if not found:
-            return []
+            return FrameFaces([], (detected - start) * 1000.0, 0.0)
         crops = [square_crop(frame, f.box, self.crop_size, self.margin) for f in found]
         scores, _ = self.classifier.predict(crops)
         labels, probs = scheme_probabilities(scores, self.classifier.native_order, self.scheme, self.contempt)
+        classified = time.perf_counter()
         out = []
         for i, (face, row) in enumerate(zip(found, probs)):
             top = int(np.argmax(row))
             score = float(row[top])
-            out.append({"id": i, "emotion": labels[top] if score >= self.threshold else None,
+            out.append({"id": i, "emotion": labels[top] if score >= threshold else None,
                         "score": round(score, 4), "bbox": [int(v) for v in face.box],
                         "detection_score": round(float(face.score), 4),
                         "scores": {lab: round(float(p), 4) for lab, p in zip(labels, row)}})
-        return out
+        return FrameFaces(out, (detected - start) * 1000.0, (classified - detected) * 1000.0 / len(found))
+
+    def faces(self, frame: np.ndarray) -> list[dict]:
+        return self.analyse(frame).faces
 
 
 def draw(frame: np.ndarray, faces: list[dict]) -> np.ndarray:

@@ -16,7 +16,8 @@ Config rules made here, at DAG-build time (nothing is opened but the config itse
   the top-level value is the default (``faces`` and ``evaluation`` are merged key by key).
 - Paths a user writes are relative to the working directory. Files that ship with the workflow are
   found relative to the workflow: the model registry and the models directory by default
-  (``models.registry`` / ``models.dir`` null), and the demo dataset's table.
+  (``models.registry`` / ``models.dir`` null), the demo dataset's table and the demo's face boxes
+  (``detection.boxes`` null).
 - ``evaluation.protocol: cross_dataset`` with ``evaluation.train: <dataset>`` trains every baseline
   on that other dataset and tests on this one (on this dataset's label scheme).
 """
@@ -39,6 +40,7 @@ REPLACED = (("dataset", "datasets"), ("classifiers",), ("composite",))
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 SUBSET_SEPARATOR = ":"  # "megc2019:casme2": one source dataset's share of a composite's predictions
 WORKFLOW_MODELS = Path("resources") / "models"
+DEMO_BOXES = Path("config") / "demo" / "face_boxes.csv"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,12 @@ def _deep_merge(base: dict, override: Mapping) -> dict:
     return out
 
 
+def merge_configs(default: Mapping, user: Mapping) -> dict:
+    """What Snakemake makes of a default config and a user's ``--configfile``: nested mappings merged
+    key by key (``make_plan`` then takes the user's datasets and classifiers whole)."""
+    return _deep_merge(dict(default), user)
+
+
 def _raw_datasets(config: Mapping[str, Any]) -> dict[str, dict]:
     if "datasets" in config:
         out = {}
@@ -195,7 +203,9 @@ def make_plan(config: Mapping[str, Any], user_config: Mapping[str, Any] | None =
         composites[name] = CompositePlan(name, tuple(checked_spec["datasets"]), checked_spec["label_scheme"],
                                          evaluation)
     models = dict(validated["models"])
-    models["dir"] = str(models["dir"] or workflow_dir / WORKFLOW_MODELS)
-    models["registry"] = str(models["registry"] or workflow_dir / WORKFLOW_MODELS / "registry.yaml")
+    models["dir"] = str(Path(models["dir"] or workflow_dir / WORKFLOW_MODELS))
+    models["registry"] = str(Path(models["registry"] or workflow_dir / WORKFLOW_MODELS / "registry.yaml"))
     validated["models"] = models
+    if validated.get("detection", {}).get("boxes") is None and "detection" in validated:
+        validated["detection"]["boxes"] = str(workflow_dir / DEMO_BOXES)  # ships with the workflow
     return RunPlan(config=validated, datasets=datasets, composites=composites, models=models)

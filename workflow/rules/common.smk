@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from apexbench.codehash import code_fingerprint
+from apexbench.convert import CONVERTED_KINDS, converted_status_path
 from apexbench.convert import check_samples, converted_is_stale
 from apexbench.datasets import read_dataset
 from apexbench.datasets.base import shard_of
@@ -121,8 +122,8 @@ for _name, _clf in CLASSIFIERS.items():
         fail(
             f"config: classifiers.{_name}.model {_clf['model']!r} is not in {MODELS['registry']}"
         )
-# Kinds whose registry file is converted before use (checkpoint -> ONNX by rule convert).
-CONVERTED_KINDS = {"libreface"}
+# Kinds whose registry file is converted before use (checkpoint -> ONNX by rule convert) are
+# CONVERTED_KINDS, from apexbench.convert (the service reads it too).
 CONVERTED_KEYS = sorted(
     {c["model"] for c in CLASSIFIERS.values() if c["kind"] in CONVERTED_KINDS}
 )
@@ -133,7 +134,7 @@ def model_status(model):
 
 
 def converted_status(model):
-    return f"{MODELS_DIR}/converted/{model}.json"
+    return str(converted_status_path(MODELS_DIR, model))
 
 
 def status_records(name):
