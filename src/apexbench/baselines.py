@@ -38,9 +38,9 @@ import pandas as pd
 import pyarrow as pa
 
 from .extract import decode_image
+from .kinds import NEEDS_ONSET, TRAINED_KINDS  # which kinds are trained here, and which need an onset
 
-TRAINED_KINDS = ("flow", "landmarks", "siamese")
-NEEDS_ONSET = {"flow": True, "landmarks": False, "siamese": True}
+PROTOCOLS = ("loso", "group_kfold")  # evaluation.protocol
 FLOW_SIZE = 64
 FLOW_GRID = 8
 FLOW_KBEST = 100
@@ -224,7 +224,7 @@ def fold_splits(groups: Sequence[str], protocol: str, k: int) -> list[tuple[str,
     if protocol == "group_kfold":
         n = min(k, len(set(groups)))
         return [(str(i), train, test) for i, (train, test) in enumerate(GroupKFold(n_splits=n).split(idx, groups=groups))]
-    raise ValueError(f"unknown evaluation protocol {protocol!r}; choose loso or group_kfold")
+    raise ValueError(f"unknown evaluation protocol {protocol!r}; choose one of {PROTOCOLS}")
 
 
 def _fit(model, X, y, kind):

@@ -11,10 +11,10 @@ from apexbench.convert import check_samples, converted_is_stale
 from apexbench.datasets import read_dataset
 from apexbench.datasets.base import shard_of
 from apexbench.datasets.coding_tables import FRAMES, frame_path
-from apexbench.baselines import TRAINED_KINDS
+from apexbench.kinds import CONVERTED_KINDS, TRAINED_KINDS
 from apexbench.demo import DEMO_FILES
 from apexbench.errors import ApexbenchError
-from apexbench.models import load_registry, status_is_stale
+from apexbench.models import fetch_config, run_registry, status_is_stale
 from apexbench.train.data import folder_fingerprint
 from apexbench.workflow import fail
 
@@ -22,7 +22,7 @@ from apexbench.workflow import fail
 try:
     CFG = validate_config(config, source="config")
     ROWS = read_dataset(CFG["dataset"], base_dir=".")
-    REGISTRY = load_registry(CFG["models"]["registry"])
+    REGISTRY = run_registry(CFG["models"])
 except ApexbenchError as err:
     fail(err)
 
@@ -94,8 +94,8 @@ def model_status(model):
     return f"{MODELS_DIR}/status/{model}.json"
 
 
-# Kinds whose registry file is converted before use (checkpoint -> ONNX by rule convert).
-CONVERTED_KINDS = {"libreface"}
+# Kinds whose registry file is converted before use (checkpoint -> ONNX by the convert rule), from
+# the kinds table (apexbench.kinds) like TRAINED_KINDS.
 CONVERTED_KEYS = sorted(
     {c["model"] for c in CLASSIFIERS.values() if c["kind"] in CONVERTED_KINDS}
 )

@@ -17,7 +17,7 @@ rule fetch_model:
         model_status("{model}"),
     params:
         code=code("fetch_model"),
-        models=CFG["models"],
+        models=lambda w: fetch_config(CFG["models"], w.model),
     conda:
         "../envs/apexbench.yaml"
     log:
