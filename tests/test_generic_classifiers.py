@@ -407,3 +407,10 @@ def test_a_tflite_classifier_from_an_inline_path_in_a_real_run(tmp_path, mirror_
     pd.testing.assert_frame_equal(numbers("mine"), numbers("minixception"))
     assert planned_jobs(workdir, "results/metrics.csv") == {}
     assert os.path.isfile(own)
+
+    # The annotation of new media runs the same adapter with the same options.
+    config["annotate"] = {"classifier": "mine"}
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(workdir, "--cores", "2", "results/annotate/multi_face.json")
+    faces = json.loads((workdir / "results/annotate/multi_face.json").read_text())["faces"]
+    assert len(faces) == 5 and all(len(face["scores"]) == 7 for face in faces)
