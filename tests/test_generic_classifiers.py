@@ -206,6 +206,43 @@ def test_the_layout_and_a_model_without_channel_axis(tmp_path):
     assert c.predict(crops)[0].shape == (5, 3)
 
 
+def test_integer_inputs_are_quantised(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+
+    from apexbench.classifiers.generic import quantise
+
+    x = np.array([[-1.0, 0.0, 0.5, 1.0]], np.float32)
+    np.testing.assert_array_equal(quantise(x, np.int8, (1 / 127, 0)), [[-127, 0, 64, 127]])
+    np.testing.assert_array_equal(quantise(x, np.uint8, (1 / 255, 128)), [[0, 128, 255, 255]])
+    np.testing.assert_array_equal(quantise(x * 300, np.uint8), [[0, 0, 150, 255]])
+    assert quantise(x, np.float16).dtype == np.float16
+
+    # An ONNX model that takes raw uint8 pixels (N, 8, 8, 3) and casts them itself.
+    weights = np.random.default_rng(6).normal(0, 1e-3, size=(192, 2))
+    inp = helper.make_tensor_value_info("pixels", TensorProto.UINT8, ["N", 8, 8, 3])
+    out = helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 2])
+    nodes = [helper.make_node("Cast", ["pixels"], ["f"], to=TensorProto.FLOAT),
+             helper.make_node("Reshape", ["f", "shape"], ["flat"]),
+             helper.make_node("MatMul", ["flat", "W"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["probs"], axis=1)]
+    graph = helper.make_graph(nodes, "u8", [inp], [out], initializer=[
+        numpy_helper.from_array(weights.astype(np.float32), "W"),
+        numpy_helper.from_array(np.array([-1, 192], np.int64), "shape")])
+    import onnx
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, tmp_path / "u8.onnx")
+    clf = load("u8", {"kind": "onnx", "input": {"size": 8, "color": "rgb", "layout": "nhwc", "resize": "area"},
+                      "labels": ["happy", "sad"]}, tmp_path / "u8.onnx")
+    crops = _crops(3, size=32, seed=7)
+    rgb = np.stack([cv2.resize(cv2.cvtColor(c, cv2.COLOR_BGR2RGB), (8, 8), interpolation=cv2.INTER_AREA)
+                    for c in crops]).reshape(3, -1).astype(np.float64)
+    logits = rgb @ weights
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(clf.predict(crops)[0], expected / expected.sum(axis=1, keepdims=True), rtol=1e-4)
+
+
 # --- mismatches: one line naming the classifier, before any batch ----------------------------------
 
 def _one_line(exc_info) -> str:
@@ -296,6 +333,21 @@ def test_an_inline_path_model_resolves_where_it_is(tmp_path, tflite_path, monkey
     record = model_status_record("classifier-mine", missing)
     assert not record["available"] and "\n" not in record["message"]
     assert record["message"].startswith(f"classifiers.mine.model: {tmp_path / 'nope.tflite'} does not exist")
+
+    # The status record follows the file: replaced or removed, it is stale (the classifier reruns).
+    from apexbench.models import status_is_stale
+
+    own = tmp_path / "own.tflite"
+    shutil.copy(tflite_path, own)
+    owned = {**models, "entries": {"classifier-mine": {"path": str(own), "license": "MIT"}}}
+    status = tmp_path / "status.json"
+    status.write_text(json.dumps(model_status_record("classifier-mine", owned)))
+    entry = run_registry(owned)["classifier-mine"]
+    assert not status_is_stale(status, entry, owned["dir"])
+    own.write_bytes(own.read_bytes() + b"\0")
+    assert status_is_stale(status, entry, owned["dir"])
+    own.unlink()
+    assert status_is_stale(status, entry, owned["dir"])
 
     pinned = {**models, "entries": {"classifier-mine": {"path": str(tflite_path), "sha256": "0" * 64,
                                                         "license": "MIT"}}}

@@ -67,6 +67,19 @@ def prepare(crops: Sequence[np.ndarray], spec: GenericSpec) -> np.ndarray:
     return out
 
 
+def quantise(x: np.ndarray, dtype, quantization: tuple[float, int] = (0.0, 0)) -> np.ndarray:
+    """The model's input dtype: floats cast; integers quantised with the model's (scale, zero point),
+    ``round(x / scale + zero_point)``, or just rounded when it declares none; clipped to the range."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return x.astype(dtype, copy=False)
+    scale, zero_point = quantization
+    if scale:
+        x = x / np.float32(scale) + np.float32(zero_point)
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(x), info.min, info.max).astype(dtype)
+
+
 def _dims(shape) -> list[int | None]:
     """A declared shape with dynamic dimensions (names, None, -1, 0) as None."""
     return [d if isinstance(d, (int, np.integer)) and d > 0 else None for d in shape]
@@ -130,16 +143,6 @@ class GenericClassifier(Classifier):
                     f"{self.spec.where('labels')} lists {len(self.labels)}; list the model's labels in its output order")
 
     # --- preprocessing and outputs ---------------------------------------------------------------
-
-    def _quantise(self, x: np.ndarray, dtype, quantization: tuple[float, int] = (0.0, 0)) -> np.ndarray:
-        dtype = np.dtype(dtype)
-        if dtype.kind == "f":
-            return x.astype(dtype, copy=False)
-        scale, zero_point = quantization
-        if scale:
-            x = x / np.float32(scale) + np.float32(zero_point)
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(x), info.min, info.max).astype(dtype)
 
     def preprocess(self, crops):
         x = prepare(crops, self.spec)
@@ -224,7 +227,7 @@ class OnnxClassifier(GenericClassifier):
         return chosen or ["CPUExecutionProvider"]
 
     def _to_input(self, x):
-        return self._quantise(x, self._dtype)
+        return quantise(x, self._dtype)
 
     def forward(self, batch):
         if self._fixed_batch and batch.shape[0] > 1:
@@ -268,7 +271,7 @@ class TfliteClassifier(GenericClassifier):
         self._resizable = True
 
     def _to_input(self, x):
-        return self._quantise(x, self._in["dtype"], self._in["quantization"])
+        return quantise(x, self._in["dtype"], self._in["quantization"])
 
     def _resize(self, shape: list[int]) -> bool:
         try:
