@@ -4,8 +4,9 @@
 are trained per fold, which weights are converted), the config check (:mod:`apexbench.config`:
 defaults, which keys a kind accepts), the adapters (:func:`apexbench.classifiers.load_classifier`,
 each adapter's input column), the trained baselines (:mod:`apexbench.baselines`) and the inference
-script read it; ``tests/test_kinds.py`` checks the config schema's ``kind`` enum and per-kind keys
-against it. Adding a built-in classifier = its adapter module + one row here + its registry entry.
+script read it; :func:`apexbench.config.load_schema` fills the schema's ``kind`` enum from it and
+``tests/test_kinds.py`` checks the schema's classifier keys against its ``options``. Adding a
+built-in classifier = its adapter module + one row here + its registry entry.
 
 This module is read while Snakemake builds its DAG: it imports nothing heavy. Adapters are named
 by import path (``"module:Class"``) and imported only by :func:`adapter_class`.
