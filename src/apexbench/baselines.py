@@ -40,9 +40,10 @@ import pandas as pd
 import pyarrow as pa
 
 from .extract import decode_image
+from .kinds import NEEDS_ONSET, TRAINED_KINDS  # which kinds are trained here, and which need an onset
 
-TRAINED_KINDS = ("flow", "landmarks", "siamese")
-NEEDS_ONSET = {"flow": True, "landmarks": False, "siamese": True}
+# evaluation.protocol: folds within a set (fold_splits), or one fit on another dataset (cross_dataset)
+PROTOCOLS = ("loso", "group_kfold", "cross_dataset")
 FLOW_SIZE = 64
 FLOW_GRID = 8
 FLOW_KBEST = 100
@@ -226,7 +227,7 @@ def fold_splits(groups: Sequence[str], protocol: str, k: int) -> list[tuple[str,
     if protocol == "group_kfold":
         n = min(k, len(set(groups)))
         return [(str(i), train, test) for i, (train, test) in enumerate(GroupKFold(n_splits=n).split(idx, groups=groups))]
-    raise ValueError(f"unknown evaluation protocol {protocol!r}; choose loso or group_kfold")
+    raise ValueError(f"unknown evaluation protocol {protocol!r} for folds; choose loso or group_kfold")
 
 
 def _fit(model, X, y, kind):

@@ -2,8 +2,9 @@
 
 Snakemake reruns a job when its rule's script changes (the ``code`` trigger) but cannot see the
 modules that script imports. ``code_fingerprint`` follows the script's ``apexbench`` imports
-(absolute and relative, at any depth, including imports inside functions) through the package and
-hashes the syntax tree of every module reached, without comments, formatting or docstrings. Each
+(absolute and relative, at any depth, including imports inside functions, and modules named by an
+import-path string such as ``"apexbench.classifiers.minixception:MiniXception"``, how the kinds table
+names the adapters it imports lazily) through the package and hashes the syntax tree of every module reached, without comments, formatting or docstrings. Each
 rule passes it as a param, so editing ``metrics.py`` reruns the jobs whose scripts reach it and
 nothing else, and editing a comment reruns nothing.
 """
@@ -12,10 +13,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = "apexbench"
+# "apexbench.module:Attribute": a module imported by name at run time (apexbench.kinds' adapters).
+_IMPORT_PATH = re.compile(rf"^({PACKAGE}(?:\.\w+)+):\w+$")
 
 
 def _module_file(src: Path, dotted: str) -> Path | None:
@@ -45,6 +49,8 @@ def _imported_modules(tree: ast.AST, package: str | None) -> set[str]:
                 base = node.module or ""
             names.add(base)
             names.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import module`
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and (m := _IMPORT_PATH.match(node.value)):
+            names.add(m.group(1))
     modules = set()
     for name in names:
         if name == PACKAGE or name.startswith(PACKAGE + "."):

@@ -9,18 +9,12 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .classifiers.spec import GenericSpec, with_defaults
 from .errors import ConfigError
-
-# Classifier kinds whose weights the workflow trains itself before inference (no registry entry).
-WORKFLOW_TRAINED_KINDS = ("cnn",)
+from .kinds import COMMON_KEYS, KINDS, kinds_accepting
+from .models import INLINE_PREFIX, entry_from_config, inline_model_entry
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-# Registry key of each classifier kind's weight file when the config gives no ``model``.
-# Default registry model per kind: deepface_native shares DeepFace's weights; the siamese baseline
-# embeds with the mini-Xception; flow and landmarks need no weights.
-DEFAULT_MODEL = {"deepface_native": "deepface", "siamese": "minixception", "flow": None, "landmarks": None}
-# Extra config keys that only some kinds understand.
-KIND_OPTIONS = {"detector": ("deepface_native",)}
 
 
 def _with_defaults(validator_class):
@@ -43,14 +37,28 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{where}: {error.message}; check the key's spelling against config/README.md"
     if error.validator == "oneOf" and not error.absolute_path:
         return "give either 'dataset' (one dataset) or 'datasets' (name -> dataset), not both or neither"
+    if error.validator == "oneOf" and error.context:
+        # Name the problem inside the alternative of the value's own type (a mapping with one bad
+        # value, a list too short), not that the value is not of the other alternatives' types.
+        branches: dict = {}
+        for sub in error.context:
+            branches.setdefault(sub.schema_path[0], []).append(sub)
+        near = [errs for errs in branches.values()
+                if not any(e.validator == "type" and not e.relative_path for e in errs)]
+        return _describe(min(near, key=len)[0] if near else jsonschema.exceptions.best_match(error.context))
     if error.validator == "oneOf":
         return f"{where}: {error.instance!r} is neither a known name nor a valid mapping"
     return f"{where}: {error.message}"
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
+    """The config schema, with the classifier ``kind`` enum filled in from the kinds table
+    (:data:`apexbench.kinds.KINDS`): a kind is declared in one place."""
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        schema = yaml.safe_load(fh)
+    kind = schema["properties"]["classifiers"]["additionalProperties"]["properties"]["kind"]
+    kind["enum"] = sorted(KINDS)
+    return schema
 
 
 def validate_config(config: dict[str, Any], source: str = "config", schema: dict | None = None) -> dict:
@@ -63,20 +71,52 @@ def validate_config(config: dict[str, Any], source: str = "config", schema: dict
         first = _describe(errors[0])
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(f"{source}: {first}{more}")
+    for key, data in instance["models"].get("entries", {}).items():
+        # classifier-<name> keys hold inline models: present only in a config validated before
+        owner = instance["classifiers"].get(key[len(INLINE_PREFIX):], {}) if key.startswith(INLINE_PREFIX) else None
+        if owner is not None and owner.get("model") != key:
+            raise ConfigError(f"{source}: models.entries.{key}: keys starting with {INLINE_PREFIX!r} are kept "
+                              "for the classifiers' inline models; choose another key")
+        entry_from_config(key, data, source, inline=owner is not None)
     for name, clf in instance["classifiers"].items():
-        if not name.replace("_", "").isalnum():
-            raise ConfigError(f"{source}: classifier name {name!r} may only contain letters, digits and _")
-        if clf["kind"] in WORKFLOW_TRAINED_KINDS:
-            # Trained by the workflow (train_cnn.smk), not fetched from the registry.
-            if "model" in clf:
-                raise ConfigError(f"{source}: classifiers.{name}: kind {clf['kind']} is trained by the workflow; "
-                                  "remove 'model' (set 'precision': fp32 or int8)")
-            clf.setdefault("precision", "fp32")
-        else:
-            if "precision" in clf:
-                raise ConfigError(f"{source}: classifiers.{name}: 'precision' applies only to kind cnn")
-            clf.setdefault("model", DEFAULT_MODEL.get(clf["kind"], clf["kind"]))
-        for key, kinds in KIND_OPTIONS.items():
-            if key in clf and clf["kind"] not in kinds:
-                raise ConfigError(f"{source}: classifiers.{name}.{key} only applies to kind(s) {', '.join(kinds)}")
+        _check_classifier(source, name, clf, instance["models"])
     return instance
+
+
+def _check_classifier(source: str, name: str, clf: dict, models: dict) -> None:
+    """One classifier entry against its kind's row in the kinds table (apexbench.kinds): the keys it
+    accepts, its defaults, its model; a generic kind's description is read and normalised, and an
+    inline model becomes a registry entry under ``models.entries`` (key ``classifier-<name>``)."""
+    if not name.replace("_", "").isalnum():
+        raise ConfigError(f"{source}: classifier name {name!r} may only contain letters, digits and _")
+    kind = KINDS[clf["kind"]]
+    for key in clf:
+        if key not in COMMON_KEYS and key not in kind.options:
+            kinds = kinds_accepting(key)
+            which = f"kind {kinds[0]}" if len(kinds) == 1 else f"kinds {', '.join(kinds)}"
+            raise ConfigError(f"{source}: classifiers.{name}: '{key}' applies only to {which}")
+    if kind.trained_by_workflow:
+        # Trained by the workflow (train_cnn.smk), not fetched from the registry.
+        if "model" in clf:
+            raise ConfigError(f"{source}: classifiers.{name}: kind {kind.name} is trained by the workflow; "
+                              "remove 'model' (set 'precision': fp32 or int8)")
+    elif kind.generic and clf.get("model") is None:
+        raise ConfigError(f"{source}: classifiers.{name}: kind {kind.name} needs 'model': a key of the model "
+                          "registry, {path: <file>} or {url: <url>, sha256: <hex>}")
+    else:
+        clf.setdefault("model", kind.default_model)
+    if isinstance(clf.get("model"), dict):
+        key, entry = inline_model_entry(name, clf["model"])
+        models.setdefault("entries", {})[key] = entry
+        clf["model"] = key
+    if kind.generic:
+        try:
+            spec = GenericSpec.from_config(name, clf)
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err.one_line()}") from None
+        filled = with_defaults(kind.name, clf)
+        filled["input"]["size"] = list(spec.size)
+        clf.update(filled)
+    else:
+        for key, default in kind.defaults.items():
+            clf.setdefault(key, copy.deepcopy(default))

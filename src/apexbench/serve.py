@@ -40,10 +40,10 @@ import numpy as np
 import yaml
 
 from .annotate import Annotator, FrameFaces, make_annotate_detector
-from .baselines import TRAINED_KINDS
-from .classifiers import CLASSIFIERS, load_classifier
-from .convert import CONVERTED_KINDS, converted_status_path
+from .classifiers import load_classifier
+from .convert import converted_status_path
 from .errors import ApexbenchError, ConfigError, ModelUnavailableError
+from .kinds import CONVERTED_KINDS, adapter_options, kind_of
 from .extract import decode_image
 from .models import model_status_record
 from .plan import make_plan, merge_configs
@@ -124,6 +124,7 @@ class Settings:
 
     classifier: str
     kind: str
+    options: dict  # the adapter's options from the classifier's config (kinds.adapter_options)
     weights: str
     model_sha256: str | None
     contempt: str
@@ -168,10 +169,11 @@ def settings_from_config(cfg: dict, classifier: str | None = None, detector: str
     if clf is None:
         raise ConfigError(f"--classifier {name!r} is not one of the config's classifiers ({', '.join(cfg['classifiers'])})")
     kind = clf["kind"]
-    if kind in TRAINED_KINDS or "precision" in clf:
+    row = kind_of(kind)
+    if row.stage != "infer" or row.trained_by_workflow:
         raise ConfigError(f"classifier {name!r} (kind {kind}) is trained by the workflow and cannot be served; "
                           "choose a pretrained one (e.g. minixception)")
-    if CLASSIFIERS[kind].own_detector:
+    if row.own_detector:
         raise ConfigError(f"classifier {name!r} (kind {kind}) detects faces itself; the service needs one that "
                           "reads face crops (e.g. minixception)")
     if detector == "both":
@@ -183,7 +185,8 @@ def settings_from_config(cfg: dict, classifier: str | None = None, detector: str
     if min_score is not None:
         annotate["min_score"] = min_score
     record = _model_record(name, clf, cfg["models"])
-    return Settings(classifier=name, kind=kind, weights=record["path"], model_sha256=record["sha256"],
+    return Settings(classifier=name, kind=kind, options=adapter_options(name, clf), weights=record["path"],
+                    model_sha256=record["sha256"],
                     contempt=clf["contempt"], scheme=cfg["label_scheme"],
                     detector={k: annotate[k] for k in ("detector", "model_selection", "min_score")},
                     crop_size=cfg["faces"]["crop_size"], margin=cfg["faces"]["margin"],
@@ -223,7 +226,7 @@ class Service:
 
     def _annotator(self) -> Annotator:
         s = self.settings
-        classifier = load_classifier(s.kind, s.weights, threads=1)
+        classifier = load_classifier(s.kind, s.weights, threads=1, **s.options)
         detector = make_annotate_detector(s.detector)
         return Annotator(detector, classifier, s.scheme, s.contempt, s.threshold, s.crop_size, s.margin)
 

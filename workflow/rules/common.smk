@@ -9,16 +9,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from apexbench.codehash import code_fingerprint
-from apexbench.convert import CONVERTED_KINDS, converted_status_path
-from apexbench.convert import check_samples, converted_is_stale
+from apexbench.convert import check_samples, converted_is_stale, converted_status_path
 from apexbench.datasets import read_dataset
 from apexbench.datasets.base import shard_of
 from apexbench.datasets.coding_tables import FRAMES, frame_path
-from apexbench.baselines import TRAINED_KINDS
+from apexbench.kinds import CONVERTED_KINDS, TRAINED_KINDS
 from apexbench.demo import DEMO_FILES
 from apexbench.errors import ApexbenchError
 from apexbench.fsutil import is_inside
-from apexbench.models import load_registry, status_is_stale
+from apexbench.models import fetch_config, run_registry, status_is_stale
 from apexbench.plan import make_plan
 from apexbench.train.data import folder_fingerprint
 from apexbench.workflow import closing_lines, fail
@@ -28,7 +27,7 @@ try:
     PLAN = make_plan(
         config, workflow.config_settings.overwrite_config, workflow.basedir
     )
-    REGISTRY = load_registry(PLAN.models["registry"])
+    REGISTRY = run_registry(PLAN.models)
     ROWS = {
         name: read_dataset(d.spec, base_dir=".") for name, d in PLAN.datasets.items()
     }
@@ -122,8 +121,8 @@ for _name, _clf in CLASSIFIERS.items():
         fail(
             f"config: classifiers.{_name}.model {_clf['model']!r} is not in {MODELS['registry']}"
         )
-# Kinds whose registry file is converted before use (checkpoint -> ONNX by rule convert) are
-# CONVERTED_KINDS, from apexbench.convert (the service reads it too).
+# Kinds whose registry file is converted before use (checkpoint -> ONNX by the convert rule), from
+# the kinds table (apexbench.kinds) like TRAINED_KINDS.
 CONVERTED_KEYS = sorted(
     {c["model"] for c in CLASSIFIERS.values() if c["kind"] in CONVERTED_KINDS}
 )

@@ -19,7 +19,7 @@ checkpoint fetch_model:
         model_status("{model}"),
     params:
         code=code("fetch_model"),
-        models=MODELS,
+        models=lambda w: fetch_config(MODELS, w.model),
     conda:
         "../envs/apexbench.yaml"
     log:

@@ -4,6 +4,7 @@ import json
 from apexbench.annotate import Annotator, annotate_image, annotate_video, is_image, make_annotate_detector
 from apexbench.classifiers import load_classifier
 from apexbench.errors import ModelUnavailableError
+from apexbench.kinds import adapter_options
 from apexbench.workflow import script_log
 
 with script_log(snakemake) as log:
@@ -11,7 +12,8 @@ with script_log(snakemake) as log:
     model = json.loads(open(snakemake.input.model).read())
     if not model["available"]:
         raise ModelUnavailableError(f"annotate.classifier {cfg['classifier']!r}: {model['message']}")
-    classifier = load_classifier(clf["kind"], model["path"], threads=snakemake.threads)
+    classifier = load_classifier(clf["kind"], model["path"], threads=snakemake.threads,
+                                 **adapter_options(cfg["classifier"], clf))
     detector = make_annotate_detector(cfg)
     try:
         annotator = Annotator(detector, classifier, snakemake.params.scheme, clf["contempt"], cfg["threshold"],

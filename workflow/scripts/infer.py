@@ -1,21 +1,23 @@
 import _apexbench_path  # noqa: F401  (src/ on sys.path)
 import json
 
-from apexbench.classifiers import CLASSIFIERS, load_classifier
+from apexbench.classifiers import load_classifier
 from apexbench.infer import PREDICTION_SCHEMA, failed_predictions, input_columns, predict_frames
+from apexbench.kinds import KINDS, adapter_options
 from apexbench.tables import read_parquet, write_parquet
 from apexbench.workflow import script_log
 
 with script_log(snakemake) as log:
-    clf = snakemake.params.classifier
+    name, clf = snakemake.wildcards.classifier, snakemake.params.classifier
     model = json.loads(open(snakemake.input.model).read())
-    frames = read_parquet(snakemake.input.frames, columns=input_columns(CLASSIFIERS[clf["kind"]]))
-    meta = {"classifier": snakemake.wildcards.classifier, "kind": clf["kind"], "model": model.get("sha256"),
+    frames = read_parquet(snakemake.input.frames, columns=input_columns(KINDS[clf["kind"]]))
+    meta = {"classifier": name, "kind": clf["kind"], "model": model.get("sha256"),
             "scheme": snakemake.params.scheme, "contempt": clf["contempt"]}
     if model["available"]:
-        options = {key: clf[key] for key in ("detector",) if key in clf}
-        classifier = load_classifier(clf["kind"], model["path"], threads=snakemake.threads, **options)
+        classifier = load_classifier(clf["kind"], model["path"], threads=snakemake.threads,
+                                     **adapter_options(name, clf))
         meta["native_order"] = list(classifier.native_order)
+        meta.update(classifier.run_info())
         predictions = predict_frames(frames, classifier, snakemake.params.scheme, clf["contempt"],
                                      clf["batch_size"], log=log)
     else:

@@ -10,28 +10,42 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..kinds import KINDS
+
 
 class Classifier(ABC):
     """A facial-expression classifier that reads the shared square face crops (BGR uint8).
 
-    Subclasses declare ``kind``, ``native_order`` (the model's output order, as published) and
-    implement ``preprocess`` (crops -> model input) and ``forward`` (model input -> probabilities).
+    Subclasses declare ``kind`` (their row in :data:`apexbench.kinds.KINDS`), ``native_order`` (the
+    model's output order, as published) and implement ``preprocess`` (crops -> model input) and
+    ``forward`` (model input -> probabilities).
 
-    ``input_column`` names the frame-shard column a classifier reads: ``face_crop`` (the shared
-    crops) or ``apex_jpeg`` (the full APEX frame, for classifiers that detect faces themselves,
-    ``own_detector``). A row of NaN scores means the classifier found no face in that image.
-    ``options`` are the classifier's extra config keys (e.g. ``detector``).
+    ``input_column`` names the frame-shard column a classifier reads (from its kind's row):
+    ``face_crop`` (the shared crops) or ``apex_jpeg`` (the full APEX frame, for classifiers that
+    detect faces themselves, ``own_detector``). A row of NaN scores means the classifier found no
+    face in that image. ``options`` are the classifier's extra config keys (e.g. ``detector``).
     """
 
     kind: str
     native_order: tuple[str, ...]
-    input_column = "face_crop"
-    own_detector = False
 
     def __init__(self, weights: str | Path, threads: int = 1, **options):
         self.weights = Path(weights)
         self.threads = threads
         self.options = options
+
+    @property
+    def input_column(self) -> str:
+        return KINDS[self.kind].input_column
+
+    @property
+    def own_detector(self) -> bool:
+        return KINDS[self.kind].own_detector
+
+    def run_info(self) -> dict:
+        """What the predictions file's metadata should record about this run beyond the label order
+        (e.g. the execution provider that ran); empty for most adapters."""
+        return {}
 
     @abstractmethod
     def preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray: ...

@@ -18,6 +18,7 @@ from ..labels import FER2013_ORDER
 from .base import Classifier, gray_resize
 
 INPUT_SIZE = 48
+PRECISIONS = ("fp32", "int8")  # the two exports (config key ``precision``)
 ORDER_METADATA_KEY = "native_order"
 
 
@@ -31,8 +32,8 @@ class TrainedCNN(Classifier):
     native_order = FER2013_ORDER
     input_size = INPUT_SIZE
 
-    def __init__(self, weights, threads: int = 1):
-        super().__init__(weights, threads)
+    def __init__(self, weights, threads: int = 1, **options):
+        super().__init__(weights, threads, **options)
         import onnxruntime as ort
 
         options = ort.SessionOptions()

@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, ModelUnavailableError
+from ..kinds import KINDS
+from . import DEEPFACE_ENGINE_ENV
 from ..labels import FER2013_ORDER
 from .base import Classifier
 
-# deepface picks its engine once per process, when first imported (TensorFlow, else torch, else
-# onnxruntime); the registry's file is its ONNX graph, so ask for onnxruntime before that happens.
-ENGINE_ENV = "DEEPFACE_BACKEND_ENGINE"
-os.environ[ENGINE_ENV] = "onnx"
+# Set to onnx when this package is imported (see apexbench.classifiers), before deepface picks its engine.
+ENGINE_ENV = DEEPFACE_ENGINE_ENV
 
 WEIGHTS_NAME = "facial_expression_model_weights.onnx"
 HOME_SUFFIX = (".deepface", "weights", WEIGHTS_NAME)  # DeepFace's path below DEEPFACE_HOME
@@ -99,12 +99,10 @@ class DeepFaceEmotion(Classifier):
 class DeepFaceNative(Classifier):
     kind = "deepface_native"
     native_order = FER2013_ORDER
-    input_column = "apex_jpeg"
-    own_detector = True
 
     def __init__(self, weights, threads: int = 1, **options):
         super().__init__(weights, threads, **options)
-        self.detector = options.get("detector", "opencv")
+        self.detector = options.get("detector", KINDS[self.kind].defaults["detector"])
         if self.detector not in NATIVE_DETECTORS:
             raise ConfigError(f"deepface_native: detector {self.detector!r} needs weights from the internet; "
                               f"choose one of {NATIVE_DETECTORS}")
