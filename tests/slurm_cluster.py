@@ -222,6 +222,14 @@ class LocalSlurm:
         """Cancel leftover jobs, then stop every daemon this object started, by PID, newest first."""
         if "slurmctld" in self.procs and self.procs["slurmctld"].poll() is None:
             subprocess.run(["scancel", "--user=root"], capture_output=True, env=self.env)
+            # Let slurmd end the cancelled jobs' processes before it is stopped itself (a failed test
+            # otherwise leaves a job's snakemake running, waiting for its files).
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                queue = subprocess.run(["squeue", "--noheader"], capture_output=True, text=True, env=self.env)
+                if queue.returncode != 0 or not queue.stdout.strip():
+                    break
+                time.sleep(0.5)
         for name in reversed(list(self.procs)):
             proc = self.procs[name]
             if proc.poll() is None:

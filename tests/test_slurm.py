@@ -61,7 +61,8 @@ def _two_classifiers(workdir):
 
 
 def test_demo_on_slurm_equals_the_local_run(slurm, tmp_path, mirror_dir):
-    offline = {"models": {"mirror": str(mirror_dir), "download": False}}
+    # One models directory for both (an unavailable model's fix names where its file goes).
+    offline = {"models": {"mirror": str(mirror_dir), "download": False, "dir": str(tmp_path / "models")}}
     local = _two_classifiers(make_workdir(tmp_path / "local", offline))
     snakemake(local, "--cores", "2")
 

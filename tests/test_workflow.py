@@ -208,7 +208,8 @@ def test_changing_one_row_reextracts_only_its_shard(demo):
         # only the three classifiers that can run infer (FER+ and LibreFace are unavailable)
         assert jobs == {"extract": 1, "validate": 1, "infer": 3, **DOWNSTREAM}
         shard = shard_of("woman1_sad_1", 4)
-        assert planned_job_targets(demo, "extract") == [f"results/demo/frames/shard-{shard}.parquet"]
+        targets = planned_job_targets(demo, "extract")
+        assert len(targets) == 1 and f"results/demo/frames/shard-{shard}.parquet" in targets[0]
     finally:
         table.write_text(original)
 

@@ -152,7 +152,8 @@ def test_changing_one_row_reruns_its_shard_and_the_training(run):
         shard = shard_of("sub01/EP01_0", 2)
         assert planned_jobs(workdir) == {"extract": 1, "validate": 1, "infer": 1,
                                          "features": 3, "train": 3, **DOWNSTREAM}
-        assert planned_job_targets(workdir, "extract") == [f"{RUN}/frames/shard-{shard}.parquet"]
+        targets = planned_job_targets(workdir, "extract")
+        assert len(targets) == 1 and f"{RUN}/frames/shard-{shard}.parquet" in targets[0]
     finally:
         table.write_bytes(original)
     assert planned_jobs(workdir) == {}
