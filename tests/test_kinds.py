@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from apexbench import baselines
+from apexbench import baselines, detection_eval
 from apexbench.classifiers import Classifier, load_classifier
 from apexbench.classifiers import spec as generic_spec
 from apexbench.classifiers.cnn import PRECISIONS
@@ -217,6 +217,7 @@ CODE_LISTS = {
     r"classifiers\.\*\.label_map\.\*": ("same", CANONICAL, "labels.CANONICAL"),
     r"(^|\.)evaluation\.protocol": ("same", baselines.PROTOCOLS, "baselines.PROTOCOLS"),
     r"(^|\.)perturbations\[\]": ("same", PERTURBATIONS, "perturb.PERTURBATIONS"),
+    r"detection\.detectors\[\]": ("same", detection_eval.DETECTORS, "detection_eval.DETECTORS"),
     # annotating needs a real detector: `none` (pre-cropped media) is left out
     r"annotate\.detector": ("subset", set(DETECTORS) - {"none"}, "faces.DETECTORS without none"),
     # the CNN learns FER2013's 7 classes: label maps of folder-per-class sets whose names map onto them

@@ -49,7 +49,10 @@ from .errors import ChecksumError, ConfigError, ModelUnavailableError
 from .fsutil import atomic_path, sha256_of
 
 MIRROR_ENV = "APEXBENCH_MIRROR"  # same variable as apexbench.demo uses
-DEFAULT_REGISTRY = Path("resources/models/registry.yaml")
+# The workflow's own models directory and registry: what `models.dir` / `models.registry` null mean
+# (apexbench.plan resolves them the same way for the rules).
+WORKFLOW_MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
+DEFAULT_REGISTRY = WORKFLOW_MODELS_DIR / "registry.yaml"
 LOCK_NAME = "registry.lock.yaml"
 DEFAULT_LOCK = DEFAULT_REGISTRY.parent / LOCK_NAME
 HTTP_TIMEOUT = (30, 60)  # seconds: connect, read (between bytes)
@@ -205,10 +208,11 @@ def inline_model_entry(classifier: str, spec: dict) -> tuple[str, dict]:
 def run_registry(models_cfg: dict) -> dict[str, ModelEntry]:
     """The run's registry: the registry file (``models.registry``) plus the config's
     ``models.entries`` (a user's entries and the classifiers' inline models)."""
-    registry = load_registry(models_cfg["registry"])
+    registry_path = models_cfg.get("registry") or DEFAULT_REGISTRY
+    registry = load_registry(registry_path)
     for key, data in (models_cfg.get("entries") or {}).items():
         if key in registry:
-            raise ConfigError(f"config: models.entries.{key}: {key!r} is already in {models_cfg['registry']}; "
+            raise ConfigError(f"config: models.entries.{key}: {key!r} is already in {registry_path}; "
                               "use that entry or choose another key")
         registry[key] = ModelEntry.from_dict(key, data)
     return registry
@@ -544,8 +548,8 @@ def model_status_record(key: str, models_cfg: dict, progress: Progress | TextIO 
     record = {"key": key, "file": entry.file, "license": entry.license, "available": False,
               "path": None, "sha256": None, "message": None}
     try:
-        path = resolve(entry, models_cfg["dir"], models_cfg.get("mirror"), models_cfg.get("download", True),
-                       progress=progress)
+        path = resolve(entry, models_cfg.get("dir") or WORKFLOW_MODELS_DIR, models_cfg.get("mirror"),
+                       models_cfg.get("download", True), progress=progress)
     except ChecksumError:
         raise
     except ModelUnavailableError as err:
