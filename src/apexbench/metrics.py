@@ -46,15 +46,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import (
-    accuracy_score,
-    cohen_kappa_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-    recall_score,
-)
 
 from .labels import NO_PREDICTION
 
@@ -69,6 +60,14 @@ PER_CLASS_METRICS = ("precision", "recall", "f1", "support")
 PREDICTION_COLUMNS = ("sample_id", "label", "pred", "status", "latency_ms")
 STATUS_OK = "ok"
 UNAVAILABLE = "unavailable"
+
+
+def _sk():
+    """``sklearn.metrics``, imported on first use: it costs over a second (with scipy), and the jobs
+    that import this module only for its column names (the leaderboard) never call it."""
+    import sklearn.metrics
+
+    return sklearn.metrics
 
 
 def extra_labels(y_pred: Sequence[str], classes: Sequence[str]) -> list[str]:
@@ -88,18 +87,18 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], classes
         return _empty_metrics(classes)
     true_set = set(y_true)
     present = [c for c in classes if c in true_set]
-    precision, recall, f1, support = precision_recall_fscore_support(
+    precision, recall, f1, support = _sk().precision_recall_fscore_support(
         y_true, y_pred, labels=classes, zero_division=0
     )
     return {
         "n": len(y_true),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "accuracy": float(_sk().accuracy_score(y_true, y_pred)),
         "balanced_accuracy": float(
-            recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+            _sk().recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
         ),
-        "f1_macro": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "f1_macro": float(_sk().f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
         "f1_weighted": float(
-            f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)
+            _sk().f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)
         ),
         "cohen_kappa": _cohen_kappa(y_true, y_pred, classes),
         "per_class": {
@@ -146,7 +145,7 @@ def fold_rows(predictions: pd.DataFrame, classifier: str, label_scheme: str) -> 
     """
     scored = predictions[predictions["fold"].notna()]
     accs = np.array([
-        accuracy_score(group["label"], group["pred"]) for _, group in scored.groupby("fold", sort=True)
+        _sk().accuracy_score(group["label"], group["pred"]) for _, group in scored.groupby("fold", sort=True)
     ], dtype=float)
     values = (accs.mean(), accs.std(), accs.min(), accs.max()) if len(accs) else (math.nan,) * 4
     return _frame(_row(classifier, label_scheme, m, "", float(v), len(accs)) for m, v in zip(FOLD_METRICS, values))
@@ -166,7 +165,7 @@ def confusion_table(y_true: Sequence[str], y_pred: Sequence[str], classes: Seque
     y_true, y_pred, classes = _checked_labels(y_true, y_pred, classes)
     columns = classes + extra_labels(y_pred, classes)
     if y_true:
-        counts = confusion_matrix(y_true, y_pred, labels=columns)[: len(classes)]
+        counts = _sk().confusion_matrix(y_true, y_pred, labels=columns)[: len(classes)]
     else:
         counts = np.zeros((len(classes), len(columns)), dtype=np.int64)
     return pd.DataFrame(counts, index=pd.Index(classes, name="true"), columns=pd.Index(columns, name="pred"))
@@ -187,10 +186,12 @@ def _checked_labels(
 
 def _cohen_kappa(y_true: list[str], y_pred: list[str], classes: list[str]) -> float:
     """Kappa over ``classes`` plus the out-of-scheme predictions, so no sample is dropped."""
+    from sklearn.exceptions import UndefinedMetricWarning
+
     with warnings.catch_warnings():
         # Undefined kappa (pe == 1) is replaced by NaN explicitly; the warning only repeats that.
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        kappa = cohen_kappa_score(
+        kappa = _sk().cohen_kappa_score(
             y_true, y_pred, labels=classes + extra_labels(y_pred, classes), replace_undefined_by=np.nan
         )
     return float(kappa)
@@ -213,7 +214,7 @@ def _status_rows(predictions: pd.DataFrame) -> list[tuple[str, str, float, int]]
     covered = predictions[predictions["status"] == STATUS_OK]
     n_ok = len(covered)
     latency = covered["latency_ms"].astype(float).dropna()  # mean/median of none are NaN
-    accuracy_covered = float(accuracy_score(covered["label"], covered["pred"])) if n_ok else math.nan
+    accuracy_covered = float(_sk().accuracy_score(covered["label"], covered["pred"])) if n_ok else math.nan
     return [
         ("coverage", "", n_ok / n if n else math.nan, n),
         ("accuracy_covered", "", accuracy_covered, n_ok),

@@ -53,11 +53,16 @@ def names_pattern(names):
 def code(script):
     """Fingerprint of the package code workflow/scripts/<script>.py reaches: every rule has it as a
     param, so editing a module reruns the jobs that run it (Snakemake itself sees only the script).
+    A param function, so only the rules of the DAG's jobs parse their modules (once per script).
     """
     base = Path(workflow.basedir)
-    return code_fingerprint(
-        base / "workflow" / "scripts" / f"{script}.py", base / "src"
-    )
+
+    def fingerprint(wildcards):
+        return code_fingerprint(
+            base / "workflow" / "scripts" / f"{script}.py", base / "src"
+        )
+
+    return fingerprint
 
 
 # --- datasets, shards and media --------------------------------------------------------------------
