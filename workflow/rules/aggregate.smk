@@ -1,7 +1,8 @@
 # Aggregation, per evaluation set (a dataset or a composite): every classifier's predictions ->
-# the set's metrics.csv, confusion matrices, statistics and summary; then one gather step for the
-# run: results/metrics.csv (every set, `dataset` column first), the leaderboard, the paired tests
-# with Holm's correction, the run summary and provenance.
+# the set's metrics.csv, confusion matrices, statistics, summary and its report page (with its
+# section of the index); then one gather step for the run: results/metrics.csv (every set, `dataset`
+# column first), the leaderboard, the paired tests with Holm's correction, the run summary and
+# provenance.
 
 
 rule aggregate:
@@ -17,6 +18,10 @@ rule aggregate:
         confidence="results/{evalset}/stats/confidence_buckets.csv",
         coverage="results/{evalset}/stats/coverage_accuracy.csv",
         robustness="results/{evalset}/stats/robustness.csv",
+        # The set's page (apexbench.report) is drawn here from the tables and figures just made: a job
+        # of its own would pay a process start and the imports of pandas and matplotlib again.
+        page="results/{evalset}/report.html",
+        section="results/{evalset}/report/section.html",
     params:
         code=code("aggregate"),
         evalset=lambda w: set_info(w.evalset),

@@ -304,8 +304,8 @@ def prediction_layout(evalset):
 
 
 def aggregate_inputs(wildcards):
-    """The set's samples, the prediction files of every classifier that can run, and the status
-    record of every classifier (its fix when it cannot)."""
+    """The set's samples (and a dataset's rejected rows), the prediction files of every classifier
+    that can run, and the status record of every classifier (its fix when it cannot)."""
     evalset = wildcards.evalset
     layout = prediction_layout(evalset)
     predictions = [
@@ -316,26 +316,12 @@ def aggregate_inputs(wildcards):
         for _, paths in groups
         for path in paths
     ]
-    return {
+    inputs = {
         "samples": samples_path(evalset),
         "predictions": predictions,
         "models": sorted({p for c in CLASSIFIERS for p in ready_records(c)}),
     }
-
-
-def set_report_inputs(wildcards):
-    evalset = wildcards.evalset
-    stats = f"results/{evalset}/stats"
-    inputs = {
-        "metrics": f"results/{evalset}/metrics.csv",
-        "paired": f"{stats}/paired.csv",
-        "confidence": f"{stats}/confidence_buckets.csv",
-        "coverage": f"{stats}/coverage_accuracy.csv",
-        "robustness": f"{stats}/robustness.csv",
-        "samples": samples_path(evalset),
-        "confusion": f"results/{evalset}/confusion",
-    }
-    if evalset in DATASETS:
+    if evalset in DATASETS:  # the report page lists what validation removed
         inputs["rejected"] = f"results/{evalset}/validated/rejected.csv"
     return inputs
 

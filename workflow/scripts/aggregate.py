@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 from apexbench.aggregate import aggregate_set
+from apexbench.report import write_set_report
 from apexbench.workflow import script_log
 
 with script_log(snakemake) as log:
@@ -11,5 +12,14 @@ with script_log(snakemake) as log:
     # the chain: its conversion never ran).
     status = {clf: [json.loads(Path(p).read_text()) for p in paths if p in made]
               for clf, paths in snakemake.params.status.items()}
+    out = snakemake.output
     aggregate_set(snakemake.params.evalset, snakemake.input.samples, snakemake.params.layout, status,
-                  snakemake.params.statistics, snakemake.params.confidence, dict(snakemake.output), log)
+                  snakemake.params.statistics, snakemake.params.confidence, dict(out), log)
+    # The set's report page, from the tables and figures just written.
+    files = {"metrics": out.metrics, "paired": out.paired, "confidence": out.confidence, "coverage": out.coverage,
+             "robustness": out.robustness, "samples": snakemake.input.samples, "confusion": out.confusion}
+    if "rejected" in snakemake.input.keys():
+        files["rejected"] = snakemake.input.rejected
+    write_set_report(files, snakemake.params.evalset, snakemake.params.statistics, snakemake.params.confidence,
+                     out.page, out.section)
+    print(f"report: {out.page}", file=log)
