@@ -111,7 +111,14 @@ def shard_media_stamp(wildcards):
     a replaced, edited or touched file reruns its shard."""
     if DATASETS[wildcards.dataset].demo:
         return ""
-    return media_stamp(_shard_files(wildcards.dataset, wildcards.shard))
+    key = (wildcards.dataset, int(wildcards.shard))
+    # Params are evaluated again when a checkpoint updates the DAG: stat the files once.
+    if key not in _MEDIA_STAMPS:
+        _MEDIA_STAMPS[key] = media_stamp(_shard_files(*key))
+    return _MEDIA_STAMPS[key]
+
+
+_MEDIA_STAMPS = {}
 
 
 def samples_path(evalset):
