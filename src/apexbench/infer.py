@@ -19,6 +19,7 @@ from .extract import decode_image
 from .kinds import Kind
 from .labels import predict_canonical
 from .progress import Progress
+from .tables import columns_table
 
 PREDICTION_SCHEMA = pa.schema([
     ("sample_id", pa.string()),
@@ -38,9 +39,9 @@ def failed_columns(sample_ids: Sequence, status: str) -> dict[str, list]:
 
 
 def predictions_table(columns: dict[str, list]) -> pa.Table:
-    """Prediction columns (as made here) as a table of ``PREDICTION_SCHEMA``."""
-    return pa.table({f.name: pa.array(columns[f.name], type=f.type) for f in PREDICTION_SCHEMA},
-                    schema=PREDICTION_SCHEMA)
+    """Prediction columns (as made here) as a table of ``PREDICTION_SCHEMA`` (NaN latency is null,
+    as pandas wrote it)."""
+    return columns_table(columns, PREDICTION_SCHEMA)
 
 
 def _frame(columns: dict[str, list]):

@@ -39,6 +39,7 @@ from .datasets.base import RawRow, shard_of
 from .datasets.coding_tables import FRAMES, frame_path
 from .fsutil import RootCheck, sha256_of
 from .labels import canonical_label
+from .tables import arrow_column, columns_table
 from .video import VideoError, probe_video
 
 REASONS = {
@@ -223,8 +224,7 @@ def sorted_rejections(rejected: list[dict]) -> list[int]:
 
 def arrow_table(records: list[dict], schema: pa.Schema) -> pa.Table:
     """Records (column -> value dicts) as a table of ``schema``, in the given order."""
-    return pa.table({name: pa.array([r[name] for r in records], type=schema.field(name).type)
-                     for name in schema.names}, schema=schema)
+    return columns_table({name: [r[name] for r in records] for name in schema.names}, schema)
 
 
 def gather_shards(samples: list[pa.Table], rejected: list[pa.Table]) -> tuple[pa.Table, pa.Table]:
@@ -235,8 +235,8 @@ def gather_shards(samples: list[pa.Table], rejected: list[pa.Table]) -> tuple[pa
     ids = table.column("sample_id").to_pylist()
     order = sorted(range(len(ids)), key=ids.__getitem__)
     keys = list(zip(rejects.column("row").to_pylist(), rejects.column("sample_id").to_pylist()))
-    return (table.take(pa.array(order, type=pa.int64())),
-            rejects.take(pa.array(sorted(range(len(keys)), key=keys.__getitem__), type=pa.int64())))
+    return (table.take(arrow_column(order, pa.int64())),
+            rejects.take(arrow_column(sorted(range(len(keys)), key=keys.__getitem__), pa.int64())))
 
 
 def validate_rows(
