@@ -27,7 +27,8 @@ def _error(changes) -> str:
 
 def test_the_default_config_is_valid_and_gets_its_defaults():
     config = validate_config(copy.deepcopy(DEFAULT))
-    assert config["shards"] == 4 and config["label_scheme"] == "canonical7"
+    assert config["shards"] == "auto" and config["dataset"]["shards"] == 4
+    assert config["label_scheme"] == "canonical7"
     assert config["perturbations"] == ["none"]  # a default from the schema, absent from the file
 
 
@@ -43,7 +44,9 @@ def test_a_misspelled_nested_key_is_named_with_its_path():
 
 def test_a_wrong_type_is_named_with_its_path():
     message = _error(lambda c: c.update(shards="many"))
-    assert message.startswith("config: shards: 'many' is not of type 'integer'")
+    assert message.startswith("config: shards: 'many' does not match '^auto$'")
+    message = _error(lambda c: c.update(shards=2.5))
+    assert message.startswith("config: shards: 2.5 is not of type 'integer', 'string'")
 
 
 def test_an_unknown_choice_is_named():

@@ -3,6 +3,7 @@
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 # The package lives in src/; scripts find it through workflow/scripts/_apexbench_path.py.
@@ -11,7 +12,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from apexbench.codehash import code_fingerprint
 from apexbench.convert import check_samples, converted_is_stale, converted_status_path
 from apexbench.datasets import read_dataset
-from apexbench.datasets.base import shard_of
+from apexbench.datasets.base import shard_count, shard_of
 from apexbench.datasets.coding_tables import FRAMES, frame_path
 from apexbench.kinds import CONVERTED_KINDS, TRAINED_KINDS
 from apexbench.demo import DEMO_FILES
@@ -35,9 +36,11 @@ except ApexbenchError as err:
     fail(err)
 
 CFG = PLAN.config
-DATASETS = (
-    PLAN.datasets
-)  # name -> DatasetPlan (spec, faces, shards, scheme, evaluation)
+# name -> DatasetPlan (spec, faces, shards, scheme, evaluation), `shards: auto` resolved from the rows
+DATASETS = {
+    name: replace(plan, shards=shard_count(plan.shards, ROWS[name]))
+    for name, plan in PLAN.datasets.items()
+}
 COMPOSITES = PLAN.composites  # name -> CompositePlan (sources, scheme, evaluation)
 SETS = PLAN.sets  # every evaluation set: datasets, then composites
 CLASSIFIERS = PLAN.classifiers
