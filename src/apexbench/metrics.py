@@ -87,20 +87,28 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], classes
         return _empty_metrics(classes)
     true_set = set(y_true)
     present = [c for c in classes if c in true_set]
+    # scikit-learn gets the labels as integer codes (their place in classes + the out-of-scheme
+    # predictions): the same counts and the same numbers as on the strings, 5-10x faster (it sorts
+    # and compares object arrays otherwise).
+    labels = classes + extra_labels(y_pred, classes)
+    code = {label: i for i, label in enumerate(labels)}
+    t = np.fromiter((code[v] for v in y_true), dtype=np.int64, count=len(y_true))
+    p = np.fromiter((code[v] for v in y_pred), dtype=np.int64, count=len(y_pred))
+    class_codes, present_codes = [code[c] for c in classes], [code[c] for c in present]
     precision, recall, f1, support = _sk().precision_recall_fscore_support(
-        y_true, y_pred, labels=classes, zero_division=0
+        t, p, labels=class_codes, zero_division=0
     )
     return {
         "n": len(y_true),
-        "accuracy": float(_sk().accuracy_score(y_true, y_pred)),
+        "accuracy": float(_sk().accuracy_score(t, p)),
         "balanced_accuracy": float(
-            _sk().recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+            _sk().recall_score(t, p, labels=present_codes, average="macro", zero_division=0)
         ),
-        "f1_macro": float(_sk().f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "f1_macro": float(_sk().f1_score(t, p, labels=present_codes, average="macro", zero_division=0)),
         "f1_weighted": float(
-            _sk().f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)
+            _sk().f1_score(t, p, labels=present_codes, average="weighted", zero_division=0)
         ),
-        "cohen_kappa": _cohen_kappa(y_true, y_pred, classes),
+        "cohen_kappa": _coded_kappa(t, p, len(labels)),
         "per_class": {
             c: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for c, p, r, f, s in zip(classes, precision, recall, f1, support)
@@ -184,16 +192,15 @@ def _checked_labels(
     return y_true, y_pred, classes
 
 
-def _cohen_kappa(y_true: list[str], y_pred: list[str], classes: list[str]) -> float:
-    """Kappa over ``classes`` plus the out-of-scheme predictions, so no sample is dropped."""
+def _coded_kappa(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> float:
+    """Kappa over every label (codes ``0..n_labels-1``: the classes plus the out-of-scheme
+    predictions), so no sample is dropped."""
     from sklearn.exceptions import UndefinedMetricWarning
 
     with warnings.catch_warnings():
         # Undefined kappa (pe == 1) is replaced by NaN explicitly; the warning only repeats that.
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        kappa = _sk().cohen_kappa_score(
-            y_true, y_pred, labels=classes + extra_labels(y_pred, classes), replace_undefined_by=np.nan
-        )
+        kappa = _sk().cohen_kappa_score(y_true, y_pred, labels=list(range(n_labels)), replace_undefined_by=np.nan)
     return float(kappa)
 
 
