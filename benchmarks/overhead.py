@@ -20,8 +20,9 @@ Wall time and CPU time (user + system of the process and all its descendants, fr
 The per-rule breakdown (job counts, wall, CPU) comes from one line per job that the rule scripts
 append when ``APEXBENCH_JOB_TIMES`` is set (``apexbench.workflow.script_log``): the process's wall
 time, its CPU time, and the CPU spent before the script's body ran (interpreter start, Snakemake's
-preamble, imports). The rules' ``benchmark:`` files give the same wall times but sample CPU every
-0.5 s, which misses most of a one-second job. Snakemake's own share is the run's CPU minus its jobs'. Results (medians, every run, the machine's load) are printed
+preamble, imports). The sums of the rules' ``benchmark:`` files (``s``, ``cpu_time``) are listed
+beside them: the same wall times, but Snakemake samples CPU every 0.5 s, which misses most of a
+one-second job. Snakemake's own share is the run's CPU minus its jobs'. Results (medians, every run, the machine's load) are printed
 as markdown and saved under ``benchmarks/out/`` (``overhead-<set>.md`` and ``.tsv``).
 
     .venv/bin/python benchmarks/overhead.py --set both --repeats 3 --mirror /work/mirror
@@ -138,7 +139,7 @@ def run_workflow(name: str, data: Path, mirror: Path, cores: int, keep: Path | N
         wall, cpu, _ = timed(cmd, cwd=workdir, env=env)
         result = {"wall": wall, "cpu": cpu, "load": load(), **workflow_accuracy(workdir / "results/metrics.csv", name)}
         result["model_sha256"] = json.loads((workdir / "resources/models/status/minixception.json").read_text())["sha256"]
-        result["rules"] = rule_breakdown(jobtimes)
+        result["rules"] = rule_breakdown(jobtimes, workdir / "benchmarks" / "out")
         result["shards"] = sum(1 for _ in (workdir / "results" / name / "frames").glob("shard-*.parquet"))
         if keep:
             shutil.rmtree(keep, ignore_errors=True)
@@ -158,16 +159,30 @@ def workflow_accuracy(metrics_csv: Path, dataset: str) -> dict:
     sys.exit(f"{metrics_csv}: no accuracy row for minixception on {dataset}")
 
 
-def rule_breakdown(jobtimes: Path) -> dict[str, dict]:
-    """rule -> jobs and the sums of their wall, CPU and start-up CPU (from the job lines)."""
+def rule_breakdown(jobtimes: Path, bench_dir: Path) -> dict[str, dict]:
+    """rule -> jobs and the sums of their wall, CPU and start-up CPU (from the job lines), and of the
+    wall ``s`` and sampled ``cpu_time`` of the rule's ``benchmark:`` files where it has them."""
     rules: dict[str, dict] = {}
+
+    def entry(rule: str) -> dict:
+        return rules.setdefault(rule, {"jobs": 0, "wall": 0.0, "cpu": 0.0, "startup": 0.0, "bench_s": None,
+                                       "bench_cpu": None})
+
     for line in jobtimes.read_text().splitlines() if jobtimes.is_file() else []:
         job = json.loads(line)
-        e = rules.setdefault(job["rule"], {"jobs": 0, "wall": 0.0, "cpu": 0.0, "startup": 0.0})
+        e = entry(job["rule"])
         e["jobs"] += 1
         e["wall"] += job["wall"] or 0.0
         e["cpu"] += job["cpu"]
         e["startup"] += job["startup_cpu"]
+    for tsv in sorted(bench_dir.rglob("*.tsv")) if bench_dir.is_dir() else []:
+        parts = tsv.relative_to(bench_dir).parts  # <rule>.tsv, <set>/<rule>.tsv or <set>/<rule>/<...>.tsv
+        e = entry(Path(parts[0] if len(parts) == 1 else parts[1]).stem)
+        with open(tsv, newline="") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                e["bench_s"] = (e["bench_s"] or 0.0) + float(row["s"])
+                cpu = row.get("cpu_time", "NA")
+                e["bench_cpu"] = (e["bench_cpu"] or 0.0) + (float(cpu) if cpu not in ("", "NA") else 0.0)
     return rules
 
 
@@ -199,7 +214,8 @@ def summarise(set_key: str, loops: list[dict], flows: list[dict]) -> tuple[str, 
     lines += ["Per rule (median over the runs of each rule's sums over its jobs; start-up = interpreter, "
               "Snakemake's preamble and the script's imports; wall = the jobs' process times, which overlap "
               "on several cores):", "",
-              "| rule | jobs | wall s | CPU s | of which start-up | CPU/job |", "|---|---:|---:|---:|---:|---:|"]
+              "| rule | jobs | wall s | CPU s | of which start-up | CPU/job | `benchmark:` s / cpu_time |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     rows = []
     jobs_cpu = []
     for rule in rules:
@@ -208,14 +224,18 @@ def summarise(set_key: str, loops: list[dict], flows: list[dict]) -> tuple[str, 
         wall = median([s.get("wall", 0.0) for s in stats])
         cpu = median([s.get("cpu", 0.0) for s in stats])
         startup = median([s.get("startup", 0.0) for s in stats])
-        lines.append(f"| {rule} | {jobs} | {wall:.2f} | {cpu:.2f} | {startup:.2f} | {cpu / max(jobs, 1):.2f} |")
+        bench = [(x["bench_s"], x["bench_cpu"]) for x in stats if x.get("bench_s") is not None]
+        bench_text = (f"{median([b for b, _ in bench]):.2f} / {median([c for _, c in bench]):.2f}" if bench
+                      else "(none)")
+        lines.append(f"| {rule} | {jobs} | {wall:.2f} | {cpu:.2f} | {startup:.2f} | {cpu / max(jobs, 1):.2f} | "
+                     f"{bench_text} |")
         rows.append({"set": set_key, "what": f"rule:{rule}", "jobs": jobs, "wall_s": round(wall, 3),
                      "cpu_s": round(cpu, 3), "startup_cpu_s": round(startup, 3)})
     jobs_cpu = [sum(r.get("cpu", 0.0) for r in f["rules"].values()) for f in flows]
     own = median([f["cpu"] - j for f, j in zip(flows, jobs_cpu)])
-    lines += [f"| Snakemake itself (run CPU - jobs' CPU) | 1 | | {own:.2f} | | |",
+    lines += [f"| Snakemake itself (run CPU - jobs' CPU) | 1 | | {own:.2f} | | | |",
               f"| **whole run** | {sum(max(f['rules'].get(r, {}).get('jobs', 0) for f in flows) for r in rules)} "
-              f"| {flow_wall:.2f} | {flow_cpu:.2f} | | |", ""]
+              f"| {flow_wall:.2f} | {flow_cpu:.2f} | | | |", ""]
     rows.append({"set": set_key, "what": "snakemake_own", "jobs": 1, "wall_s": "", "cpu_s": round(own, 3),
                  "startup_cpu_s": ""})
     rows.insert(0, {"set": set_key, "what": "workflow", "jobs": "", "wall_s": round(flow_wall, 3),
@@ -246,7 +266,7 @@ def main() -> None:
     parser.add_argument("--workflow", type=Path, default=REPO,
                         help="the workflow checkout to copy and run (default: this one), e.g. an older commit's")
     parser.add_argument("--keep-results", action="store_true",
-                        help="copy the last workflow run's results/ to <out>/overhead-<set>-results/")
+                        help="copy the last workflow run's results/ to <out>/overhead-<set>[-<tag>]-results/")
     parser.add_argument("--tag", default="", help="added to the output file names (e.g. before, after)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -260,7 +280,8 @@ def main() -> None:
         loops, flows = [], []
         for i in range(args.repeats):
             loops.append(run_loop(data, model))
-            keep = args.out / f"overhead-{set_key}-results" if args.keep_results and i == args.repeats - 1 else None
+            tag = f"-{args.tag}" if args.tag else ""
+            keep = args.out / f"overhead-{set_key}{tag}-results" if args.keep_results and i == args.repeats - 1 else None
             flows.append(run_workflow(name, data, args.mirror.resolve(), args.cores, keep, args.workflow.resolve()))
             print(f"[{set_key} {i + 1}/{args.repeats}] loop {loops[-1]['wall']:.2f} s / {loops[-1]['cpu']:.2f} s CPU; "
                   f"workflow {flows[-1]['wall']:.2f} s / {flows[-1]['cpu']:.2f} s CPU; load {flows[-1]['load']}",

@@ -155,7 +155,8 @@ def extract_shard(rows: Sequence[RawRow], dataset: dict, n_shards: int, faces_cf
                          allow_outside_root=dataset["allow_outside_root"])
     samples, rejected, frames = [], [], []
     detector = _detector(faces_cfg)
-    progress = Progress("extract", len(rows), "rows", log)
+    # Rows while they go (checked and extracted in one pass), then the extracted samples.
+    progress, extracted = Progress("extract", len(rows), "rows", log), Progress("extract", None, "samples", log)
     try:
         for i, item in enumerate(checked, 1):
             if item.sample is None:
@@ -167,6 +168,8 @@ def extract_shard(rows: Sequence[RawRow], dataset: dict, n_shards: int, faces_cf
             progress.update(i)
     finally:
         detector.close()
+    extracted.total = len(samples)
+    extracted.update(len(samples), force=True)
     print(f"{len(samples)} accepted, {len(rejected)} rejected", file=log)
     order = sorted_samples(samples)
     return (arrow_table([samples[i] for i in order], SAMPLE_SCHEMA),
