@@ -86,10 +86,10 @@ def test_auto_shards_follow_the_work_not_the_machine():
     def rows(n, kind="image"):
         return [RawRow(f"s{i}", "x", f"{i}.png", kind, 0, 0, 0, "happy", i + 1) for i in range(n)]
 
-    assert [auto_shards(rows(n)) for n in (1, 981, 3589, 8000, 11313, 11314, 28709, 100000)] == \
-        [1, 1, 1, 1, 1, 2, 4, 16]
-    assert auto_shards(rows(10924, "video")) == 64 and auto_shards(rows(255, "frames")) == 1
-    assert auto_shards(rows(10 ** 7)) == 1024
+    # 2 ** round(log2(units / 1000) / 2): the count doubles when the work quadruples
+    assert [auto_shards(rows(n)) for n in (1, 981, 1999, 2001, 3589, 7999, 8001, 28709, 100000)] == \
+        [1, 1, 1, 2, 2, 2, 4, 4, 8]
+    assert auto_shards(rows(10924, "video")) == 32 and auto_shards(rows(255, "frames")) == 1
     assert shard_count("auto", rows(28709)) == 4 and shard_count(3, rows(28709)) == 3
 
 
