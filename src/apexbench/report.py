@@ -271,11 +271,13 @@ def confusion_section(metrics: pd.DataFrame, confusion_dir: Path, a: str = "") -
     parts = [f"<h3 id='{a}confusion'>Confusion matrices</h3>",
              "<p>Rows: true class; columns: predicted; each row normalised to 1 (recall on the diagonal), "
              "counts in brackets.</p>"]
-    unavailable = set(_overall(metrics).query("metric == 'unavailable'")["classifier"])
+    rows = _overall(metrics).query("metric == 'unavailable'")
+    unavailable = dict(zip(rows["classifier"], rows["note"]))
     for png in sorted(confusion_dir.glob("*.png")):
         clf = png.stem
         if clf in unavailable:
-            parts.append(f"<p class='note'>{_esc(clf)}: unavailable, no confusion matrix.</p>")
+            status = "not applicable" if str(unavailable[clf]).startswith("not applicable") else "unavailable"
+            parts.append(f"<p class='note'>{_esc(clf)}: {status}, no confusion matrix.</p>")
             continue
         parts.append(_figure(f"{a}confusion-{clf}", png.read_bytes(), f"{_esc(clf)}, normalised by true class.",
                              f"confusion matrix of {clf}"))
@@ -479,7 +481,7 @@ def leaderboard_png(board: pd.DataFrame) -> bytes:
     ax.set_xticks(np.arange(len(sets)), sets, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("UF1")
-    ax.set_title("UF1 per evaluation set (95% bootstrap intervals); missing bar = not evaluated")
+    ax.set_title("UF1 per set, 95% bootstrap intervals (no bar: not evaluated)", fontsize=10)
     ax.legend(fontsize=8, ncol=min(4, len(classifiers)))
     fig.tight_layout()
     return _fig_png(fig)
