@@ -7,6 +7,10 @@
 rule aggregate:
     input:
         unpack(aggregate_inputs),
+        # The weight files' records, asked for directly (not only through the checkpoint in
+        # aggregate_inputs): Snakemake then schedules a new classifier's fetch_model even when the
+        # target is a file downstream (`snakemake results/metrics.csv`).
+        fetched=[model_status(m) for m in MODEL_KEYS],
     output:
         metrics="results/{evalset}/metrics.csv",
         summary="results/{evalset}/summary.md",

@@ -156,13 +156,20 @@ def classifier_model(name):
 
 
 def _checkpoint_record(name, path):
-    """A status record made by a checkpoint rule, read once that job has run."""
+    """A status record made by a checkpoint rule, read once that job has run. A record that does not
+    exist yet reads as not available (pending): the rules that ask for it also depend on it as a
+    file, so Snakemake schedules its job and evaluates this again when it has run. (Asking the
+    checkpoint for a missing record instead makes `snakemake <file>` miss a new classifier: with
+    its target present, Snakemake plans nothing.)"""
     if path.startswith(f"{MODELS_DIR}/converted/"):
-        checkpoints.convert.get(model=Path(path).stem)
+        producer = checkpoints.convert
     elif path.startswith(f"{MODELS_DIR}/status/"):
-        checkpoints.fetch_model.get(model=Path(path).stem)
+        producer = checkpoints.fetch_model
     else:  # the trained CNN's export: training is asked for explicitly, it must run
         return {"available": True}
+    if not Path(path).is_file():
+        return {"available": False, "pending": True}
+    producer.get(model=Path(path).stem)
     return json.loads(Path(path).read_text())
 
 
