@@ -56,7 +56,7 @@ def _frames(ids: list[str], numbers: list[int]) -> pd.DataFrame:
                      "face_crop": _image(i, 224, 0) if face else None,
                      "onset_crop": _image(i, 224, 1) if face and i % 2 == 0 else None,  # even: videos
                      "apex_jpeg": _image(i, 320, 2) if status != "error:unreadable" else None})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["sample_id", "face_status", "face_crop", "onset_crop", "apex_jpeg"])
 
 
 def _scores(label: str, confidence: float) -> list[float]:
@@ -91,7 +91,8 @@ def _write_set(root, name: str, prefix: str = "", numbers=range(N)):
     numbers = list(numbers)
     ids = [f"s{i:02d}" for i in numbers]
     samples = pd.DataFrame({"sample_id": ids, "subject": [f"p{i % 5}" for i in numbers],
-                            "label": [_label(i) for i in numbers], "label_canonical": [_label(i) for i in numbers]})
+                            "label": [_label(i) for i in numbers], "label_canonical": [_label(i) for i in numbers]},
+                           dtype=object)
     write_parquet(samples, root / name / "samples.parquet")
     shards = {k: [j for j, i in enumerate(numbers) if i % 2 == k] for k in (0, 1)}
     frames = _frames(ids, numbers)
@@ -267,7 +268,7 @@ def test_the_browser_page_is_self_contained(run):
     assert data["classifiers"] == ["alpha", "beta"] and len(data["rows"]) == N and data["page_size"] == 10
     assert [r[0] for r in data["rows"]] == sorted(r[0] for r in data["rows"])
     assert sum(bool(r[5]) for r in data["rows"]) == N - 1  # every sample but the unreadable one has a picture
-    assert "put gamma.onnx in resources/models" in page
+    assert "No predictions from <b title='put gamma.onnx in resources/models'>gamma</b> (unavailable)" in page
     log = (run["root"] / "browser.log").read_text()
     assert re.search(r"\[browser\] syn: 30 samples, [\d.]+ MB", log)
 
@@ -381,6 +382,21 @@ def test_browser_check_fails_when_the_script_is_broken(run, tmp_path):
     bad_image.write_text(page.replace(first.group(2), "AAAA", 1))
     result = check_page(bad_image)
     assert result["figures_ok"] == result["figures_total"] - 1 and not page_ok(result)
+
+
+def test_a_set_without_samples_gets_an_empty_gallery_and_browser(tmp_path):
+    """A dataset whose every row was rejected: empty shards, the pages still build (and open)."""
+    samples, layout, frames = _write_set(tmp_path, "ghost", numbers=[])
+    info = {"name": "ghost", "kind": "dataset", "scheme": "canonical7", "sources": ["ghost"], "cross_train": None}
+    out = _aggregate(tmp_path, info, tmp_path / "ghost/samples.parquet", layout)
+    inputs = {"samples": tmp_path / "ghost/samples.parquet", "metrics": out["metrics"]}
+    gallery = write_set_views(inputs, info, {"predictions": layout, "frames": frames}, {}, tmp_path / "ghost.html",
+                              set_anchor("ghost"))
+    assert "alpha: 0 wrong of 0 samples" in gallery and "No face found: 0 sample(s)" in gallery
+    assert "data-figure" not in gallery
+    require_chromium()
+    result = check_page(tmp_path / "ghost.html", "wrong=alpha")
+    assert page_ok(result) and result["visible"] == [] and result["attributes"]["data-total"] == "0"
 
 
 def test_views_of_classifiers_without_predictions_only():

@@ -218,7 +218,8 @@ def _thumb_figure(key: str, thumbs: tuple[str, str], sample_id: str, lines: list
 
 
 def _conf(value) -> str:
-    return "&ndash;" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+    # rounded to 3 decimals first, as the browser's data, so both show the same two decimals
+    return "&ndash;" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{round(value, 3):.2f}"
 
 
 def gallery_section(views: list[ClassifierView], status: pd.Series, samples: pd.DataFrame, n: int,
@@ -486,9 +487,11 @@ def browser_page(info: dict, samples: pd.DataFrame, views: list[ClassifierView],
         head.append("<th class='l' data-sort='source'>source</th>")
     head += ["<th class='l' data-sort='label'>label</th>", "<th class='l' data-sort='face'>face</th>"]
     head += [f"<th class='l' data-sort='conf:{_esc(c)}' title='click: sort by confidence'>{_esc(c)}</th>" for c in ran]
-    notes = "".join(f"<p class='note'><b>{_esc(v.name)}</b>: "
-                    f"{'not applicable' if v.note.startswith('not applicable') else 'unavailable'}: {_esc(v.note)}</p>"
-                    for v in views if v.frame is None)
+    absent = [f"<b title='{_esc(v.note)}'>{_esc(v.name)}</b> "
+              f"({'not applicable' if v.note.startswith('not applicable') else 'unavailable'})"
+              for v in views if v.frame is None]
+    notes = (f"<p class='note'>No predictions from {', '.join(absent)}: the reasons and fixes are in the report "
+             "(hover a name for its reason).</p>" if absent else "")
     n_face = int((status.reindex(samples["sample_id"].astype(str)) == "ok").sum())
     body = (
         f"<h1>apexbench: samples of {_esc(name)}</h1>"
