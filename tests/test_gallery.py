@@ -374,7 +374,7 @@ def test_browser_check_fails_when_the_script_is_broken(run, tmp_path):
     result = check_page(broken)
     assert "undefinedHelper" in result["errors"] and result["visible"] is None and not page_ok(result)
     silent = tmp_path / "silent.html"
-    silent.write_text(page.replace("  render(readState());\n})();", "})();", 1))
+    silent.write_text(page.replace("  render(readState());\n", "", 1))
     result = check_page(silent)
     assert result["errors"] == "" and result["attributes"]["data-browser"] == "pending" and not page_ok(result)
     bad_image = tmp_path / "bad_image.html"

@@ -284,7 +284,7 @@ def gallery_section(views: list[ClassifierView], status: pd.Series, samples: pd.
 BROWSER_CSS = """
 #controls{position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid #ddd;z-index:1}
 #controls label{margin-right:.8em;font-size:.9em}#controls input,#controls select{font-size:.9em}
-#samples td{vertical-align:middle}#samples td.thumbs{text-align:left}#samples figure{margin:0 .2em 0 0}
+#samples td{vertical-align:middle;white-space:nowrap}#samples td.thumbs{text-align:left}#samples figure{margin:0 .2em 0 0}
 #samples .pair{display:flex;gap:2px}
 #samples img{max-width:var(--thumb);max-height:var(--thumb);display:block}
 #samples th{cursor:pointer;white-space:nowrap}#samples th.on{background:#dde7f3}
@@ -440,6 +440,7 @@ BROWSER_JS = r"""
   });
   window.addEventListener('hashchange', function () { render(readState()); });
   render(readState());
+  body.setAttribute('data-ready-ms', String(Math.round(performance.now())));  // first page shown
 })();
 """
 
