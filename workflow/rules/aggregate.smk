@@ -16,7 +16,13 @@ rule aggregate:
         summary="results/{evalset}/summary.md",
         # One directory (a CSV and a PNG per classifier) keeps the output set fixed, so adding a
         # classifier is seen as a params/input change of this job.
-        confusion=directory("results/{evalset}/confusion"),
+        confusion=report(
+            directory("results/{evalset}/confusion"),
+            patterns=["{name}.png"],
+            caption="../report/confusion.rst",
+            category="Confusion matrices",
+            subcategory="{evalset}",
+        ),
         paired="results/{evalset}/stats/paired.csv",
         confidence="results/{evalset}/stats/confidence_buckets.csv",
         coverage="results/{evalset}/stats/coverage_accuracy.csv",
@@ -49,8 +55,16 @@ rule leaderboard:
         paired=expand("results/{evalset}/stats/paired.csv", evalset=SETS),
         models=lambda w: all_model_status(),
     output:
-        metrics="results/metrics.csv",
-        leaderboard="results/leaderboard.csv",
+        metrics=report(
+            "results/metrics.csv",
+            caption="../report/metrics.rst",
+            category="Leaderboard",
+        ),
+        leaderboard=report(
+            "results/leaderboard.csv",
+            caption="../report/leaderboard.rst",
+            category="Leaderboard",
+        ),
         paired="results/stats/paired.csv",
         summary="results/summary.md",
         provenance="results/provenance.json",

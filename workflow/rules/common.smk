@@ -329,7 +329,34 @@ def set_report_inputs(wildcards):
     }
     if evalset in DATASETS:
         inputs["rejected"] = f"results/{evalset}/validated/rejected.csv"
+    # The error gallery and the sample browser: frame shards and unperturbed predictions (set_views).
+    views = set_views(evalset)
+    inputs["frames"] = [path for _, paths in views["frames"] for path in paths]
+    inputs["predictions"] = [
+        path
+        for clf, groups in views["predictions"].items()
+        if classifier_ready(clf)
+        for _, paths in groups
+        for path in paths
+    ]
     return inputs
+
+
+def set_views(evalset):
+    """What the report's error gallery and sample browser of a set read (apexbench.gallery): each
+    classifier's unperturbed prediction files and the frame shards of the set's datasets, as
+    [(sample-id prefix, files)] groups like prediction_layout (a composite reads its sources' shards).
+    """
+    prefix = lambda d: f"{d}/" if evalset in COMPOSITES else ""
+    return {
+        "predictions": {
+            clf: groups["none"] for clf, groups in prediction_layout(evalset).items()
+        },
+        "frames": [
+            [prefix(d), [frames_path(d, k) for k in SHARDS[d]]]
+            for d in set_datasets(evalset)
+        ],
+    }
 
 
 def run_summary_lines():
