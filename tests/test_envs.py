@@ -222,8 +222,6 @@ def test_the_check_catches_a_missing_package(tmp_path, monkeypatch):
     assert set(missing) >= {"torch", "mediapipe"}  # torch dropped; no post-deploy script beside it
 
 
-@pytest.mark.xfail(strict=True, reason="workflow/envs/apexbench.yaml is environment.yml, which still holds "
-                   "the test tools and torch on main; the set-up branch (issue 13) makes it the runtime set")
 def test_no_rule_env_holds_the_test_tools_or_torch_without_need():
     for env_file in ("apexbench.yaml", "convert.yaml", "train.yaml"):
         provided, _ = env_distributions(env_file)
