@@ -339,6 +339,9 @@ def set_report_inputs(wildcards):
         for _, paths in groups
         for path in paths
     ]
+    # The status records those choices were read from, as files: Snakemake then evaluates this again
+    # once their checkpoint jobs have run (else this job would run with the choice made before them).
+    inputs["models"] = sorted({p for c in CLASSIFIERS for p in ready_records(c)})
     return inputs
 
 
