@@ -49,6 +49,7 @@ rule all:
         "results/provenance.json",
         "results/report/index.html",
         expand("results/{evalset}/report.html", evalset=SETS),
+        expand("results/{evalset}/samples.html", evalset=SETS),
         expand("results/{dataset}/validated/summary.md", dataset=DATASETS),
         # Requested here so that a status record dropped as stale (weights placed since) is rebuilt.
         [model_status(m) for m in MODEL_KEYS],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -431,21 +432,24 @@ def test_a_tflite_classifier_from_an_inline_path_in_a_real_run(tmp_path, mirror_
 
     config["classifiers"]["mine"] = {**MINI_AS_TFLITE, "model": {"path": str(own)}}
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    assert planned_jobs(workdir, "results/metrics.csv") == {"fetch_model": 1, "infer": 4, "aggregate": 1}
-    snakemake(workdir, "--cores", "2", "results/metrics.csv")
+    # fetch_model is a checkpoint: the dry run ends there; the run then adds the 4 infer jobs of `mine`
+    assert planned_jobs(workdir, "results/metrics.csv") == {"fetch_model": 1, "aggregate": 1, "leaderboard": 1}
+    proc = snakemake(workdir, "--cores", "2", "results/metrics.csv")
+    inferred = re.findall(r"output: (results/demo/predictions/\w+)/shard-\d+\.parquet", proc.stdout + proc.stderr)
+    assert inferred == ["results/demo/predictions/mine"] * 4
 
     status = json.loads((workdir / "resources/models/status/classifier-mine.json").read_text())
     assert status["available"] and status["path"] == str(own) and status["sha256"].startswith("65e3961b")
 
     def predictions(name):
-        return pd.concat([read_parquet(workdir / f"results/predictions/{name}/shard-{k}.parquet") for k in range(4)])
+        return pd.concat([read_parquet(workdir / f"results/demo/predictions/{name}/shard-{k}.parquet") for k in range(4)])
 
     built_in, mine = predictions("minixception"), predictions("mine")
     assert (mine["status"] == "ok").sum() == 11 and mine["status"].tolist() == built_in["status"].tolist()
     assert mine["pred_canonical"].tolist() == built_in["pred_canonical"].tolist()
     ok = built_in["status"] == "ok"
     np.testing.assert_allclose(np.stack(mine["scores"][ok]), np.stack(built_in["scores"][ok]), atol=1e-6)
-    meta = read_meta(workdir / "results/predictions/mine/shard-0.parquet")
+    meta = read_meta(workdir / "results/demo/predictions/mine/shard-0.parquet")
     assert meta["kind"] == "tflite" and meta["labels"] == list(FER2013_ORDER) and meta["runtime"].startswith("LiteRT")
     assert meta["native_order"] == ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
     metrics = pd.read_csv(workdir / "results/metrics.csv").fillna({"class": ""})

@@ -83,3 +83,23 @@ def test_new_example_configs_validate():
         assert cfg["evaluation"] == {"protocol": "loso", "folds": 5, "seed": 0}
         assert cfg["classifiers"]["siamese"]["model"] == "minixception"
         assert cfg["classifiers"]["flow"]["model"] is None
+
+
+def test_a_composite_rescores_each_source_under_its_own_scheme(tmp_path):
+    """Two sources scored under different schemes: each file is re-scored from its own metadata."""
+    from apexbench.aggregate import load_predictions
+    from apexbench.infer import PREDICTION_SCHEMA
+    from apexbench.labels import FER2013_ORDER
+    from apexbench.tables import write_parquet
+
+    # neutral first, then happy: "other" under casme4, "positive" under megc3 (neutral has no class)
+    scores = [0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.7]
+    for name, scheme, pred in (("smic", "megc3", "positive"), ("casme2", "casme4", "other")):
+        frame = pd.DataFrame({"sample_id": ["x"], "status": ["ok"], "scores": [scores], "pred_native": ["neutral"],
+                              "pred_canonical": [pred], "latency_ms": [1.0]})
+        write_parquet(frame, tmp_path / f"{name}.parquet", schema=PREDICTION_SCHEMA,
+                      meta={"scheme": scheme, "native_order": list(FER2013_ORDER), "contempt": "mask"})
+    frame, meta, _ = load_predictions([("smic/", [tmp_path / "smic.parquet"]),
+                                       ("casme2/", [tmp_path / "casme2.parquet"])], "megc3")
+    assert frame.set_index("sample_id")["pred_canonical"].to_dict() == {"smic/x": "positive", "casme2/x": "positive"}
+    assert meta["scheme"] == "megc3"

@@ -129,8 +129,7 @@ def test_training_export_and_benchmark_through_snakemake(folders, tmp_path):
     train_root, val_root = folders
     workdir = make_workdir(tmp_path, {
         "dataset": {"name": "patterns", "format": "image_folder", "root": str(val_root), "labels": "fer2013",
-                    "demo": False},
-        "shards": 2,
+                    "demo": False, "shards": 2},
         "faces": {"detector": "none", "crop_size": 48, "margin": 0.0},
         "classifiers": {"cnn_fp32": {"kind": "cnn", "precision": "fp32"},
                         "cnn_int8": {"kind": "cnn", "precision": "int8", "batch_size": 1}},

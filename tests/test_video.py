@@ -109,13 +109,23 @@ def test_demo_video_seeks_equal_sequential_decode(demo_media, name):
 
 
 class _CountingCapture:
-    """A cv2.VideoCapture that counts the frames it decodes (read) and the seeks it is asked for."""
+    """A cv2.VideoCapture that counts the frames it decodes (grab, read), converts (retrieve, read)
+    and the OpenCV seeks it is asked for (whose own decoding it cannot see)."""
 
     def __init__(self, cap):
-        self._cap, self.reads, self.seeks = cap, 0, []
+        self._cap, self.decoded, self.converted, self.seeks = cap, 0, 0, []
+
+    def grab(self):
+        self.decoded += 1
+        return self._cap.grab()
+
+    def retrieve(self, *args):
+        self.converted += 1
+        return self._cap.retrieve(*args)
 
     def read(self):
-        self.reads += 1
+        self.decoded += 1
+        self.converted += 1
         return self._cap.read()
 
     def set(self, prop, value):
@@ -146,23 +156,76 @@ def _count_decoding(monkeypatch) -> list[_CountingCapture]:
     return opened
 
 
-def test_apex_is_reached_by_seeking_not_by_decoding_from_the_start(index_video, monkeypatch):
-    """Reading onset 240 and APEX 270 of 300 frames decodes the two head frames, one frame per seek
-    and the few frames between onset and APEX when they are close: far fewer than 271."""
+def _keyframes(path: Path) -> list[int]:
+    """Indices of the keyframes, from the packets' flags (the files here have no B-frames)."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])
+    keys, index = [], 0
+    while cap.grab():
+        if cap.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
+            keys.append(index)
+        index += 1
+    return keys
+
+
+def _from_keyframe(keys: list[int], index: int) -> int:
+    """Frames decoded to reach ``index`` from the keyframe before it: the floor."""
+    return index - max(k for k in keys if k <= index) + 1
+
+
+HEAD = 2  # frames 0 and 1, decoded to check the packet timeline against the decoder
+
+
+def test_onset_and_apex_are_decoded_from_their_keyframes(index_video, monkeypatch):
+    """Onset 240 and APEX 270 of 300 frames: the two head frames, then each frame decoded from the
+    keyframe before it (mp4v: one every 12 frames; MJPG: every frame), and only those two converted.
+    OpenCV's own seek would decode from the keyframe before 224 and 254 instead (25 + 19 frames)."""
+    keys = _keyframes(index_video)
+    assert keys == (list(range(0, N_FRAMES, 12)) if index_video.suffix == ".mp4" else list(range(N_FRAMES)))
     opened = _count_decoding(monkeypatch)
     frames = read_frames(index_video, [240, 270])
     assert {i: decode_index(f) for i, f in frames.items()} == {240: 240, 270: 270}
-    assert len(opened) == 1, "one decoding capture (the packet timeline is read without decoding)"
-    assert 240 in opened[0].seeks and 270 in opened[0].seeks
-    assert opened[0].reads <= 2 + 2, opened[0].reads
+    assert [c.seeks for c in opened] == [[]] * len(opened), "no OpenCV seek"
+    floor = _from_keyframe(keys, 240) + _from_keyframe(keys, 270)
+    assert sum(c.decoded for c in opened) == HEAD + floor
+    assert sum(c.converted for c in opened) == 2
 
 
 @pytest.mark.parametrize("name", ["WolfgangLanger_Pexels.mp4"])
-def test_real_h264_apex_is_reached_by_seeking(demo_media, monkeypatch, name):
+def test_real_h264_apex_is_decoded_from_its_keyframe(demo_media, monkeypatch, name):
+    """Keyframes at 0, 72, ..., 432: frame 400 is decoded from 360 (OpenCV's seek would start at 360
+    too, but for frame 370 at 288)."""
+    keys = _keyframes(demo_media / name)
+    assert keys == list(range(0, 472, 72))
+    truth = sequential_frames(demo_media / name)
+    for index in (400, 370):
+        opened = _count_decoding(monkeypatch)
+        frames = read_frames(demo_media / name, [index])
+        assert np.array_equal(frames[index], truth[index])
+        assert sum(c.decoded for c in opened) == HEAD + _from_keyframe(keys, index)
+        monkeypatch.undo()
+
+
+def test_one_keyframe_video_is_decoded_forward_once(demo_media, monkeypatch):
+    """single_face.mp4 has one keyframe: onset 13 and APEX 42 cost frames 0..42 once, no seek."""
+    path = demo_media / "single_face.mp4"
+    assert _keyframes(path) == [0]
     opened = _count_decoding(monkeypatch)
-    frames = read_frames(demo_media / name, [400])
-    assert np.array_equal(frames[400], sequential_frames(demo_media / name)[400])
-    assert opened[0].seeks == [400] and opened[0].reads <= 3, (opened[0].seeks, opened[0].reads)
+    frames = read_frames(path, [13, 42])
+    truth = sequential_frames(path)
+    assert all(np.array_equal(frames[i], truth[i]) for i in (13, 42))
+    assert len(opened) == 1 and opened[0].seeks == [] and opened[0].decoded == 43 and opened[0].converted == 2
+
+
+def test_opencv_seeks_when_keyframe_seeks_fail(index_video, monkeypatch):
+    """Without the concat demuxer (another FFmpeg build), OpenCV's own verified seeks take over."""
+    import apexbench.video as video
+
+    monkeypatch.setattr(video._Reader, "_concat_capture", lambda self, start_us: None)
+    opened = _count_decoding(monkeypatch)
+    wanted = spread_indices(N_FRAMES, 20, seed=1)
+    frames = read_frames(index_video, wanted)
+    assert {i: decode_index(f) for i, f in frames.items()} == {i: i for i in wanted}
+    assert opened[0].seeks, "OpenCV's seek was used"
 
 
 def test_read_image(demo_media):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +23,7 @@ from model_builders import deepface_emotion_like, ferplus_like
 from workflow_helpers import edit_config, make_workdir, planned_job_targets, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
+REPO_REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
 DEMO_RUN: dict = {}  # what the demo fixture saw on its way
 
 ALL_CLASSIFIERS = {"ferplus", "minixception", "deepface", "deepface_native", "libreface"}
@@ -254,6 +256,79 @@ def test_report_of_the_demo_opens_in_chromium(demo):
     require_chromium()
     result = check_page(demo / "results/report/index.html")
     assert result["errors"] == "" and result["figures_ok"] == result["figures_total"] >= 5
+
+
+def _browser_data(path):
+    import json
+
+    text = path.read_text()
+    return json.loads(re.search(r"<script type='application/json' id='apexbench-data'>(.*?)</script>", text,
+                                re.S).group(1))
+
+
+def test_gallery_and_sample_browser_of_the_demo(demo):
+    """The demo's report shows the error gallery (mini-Xception's and DeepFace's wrong predictions as
+    crops, noface_clip's full frame), and results/demo/samples.html applies a filter and a sort in
+    Chromium: the samples mini-Xception got wrong, most confident first, as the prediction files say."""
+    from test_report import require_chromium
+    from apexbench.browser import check_page, page_ok
+    from apexbench.confidence import prediction_confidence
+
+    page = (demo / "results/demo/report.html").read_text()
+    assert "id='set-demo-gallery'" in page and "href='../demo/samples.html'>Sample browser</a>" in page
+    for name in ("ferplus", "libreface"):
+        assert f"<b>{name}</b>: unavailable, no gallery." in page
+    assert "data-figure=\"set-demo-gallery-noface-0\"" in page and "<code>noface_clip</code>" in page
+    index = (demo / "results/report/index.html").read_text()
+    assert "<a href='../demo/samples.html'>samples</a>" in index and "id='set-demo-gallery'" in index
+    data = _browser_data(demo / "results/demo/samples.html")
+    assert data["classifiers"] == ["minixception", "deepface", "deepface_native"] and len(data["rows"]) == 12
+    # the expected view, from the prediction files and the confidence's definition
+    samples = read_parquet(demo / "results/demo/validated/samples.parquet").set_index("sample_id")
+    preds = pd.concat([read_parquet(demo / f"results/demo/predictions/minixception/shard-{k}.parquet")
+                       for k in range(4)]).set_index("sample_id").loc[sorted(samples.index)]
+    ok = (preds["status"] == "ok").to_numpy()
+    order = read_meta(demo / "results/demo/predictions/minixception/shard-0.parquet")["native_order"]
+    conf = prediction_confidence(list(preds["scores"]), ok, order, "canonical7")
+    wrong = [(sid, c, k) for sid, c, k, p in zip(preds.index, conf, ok, preds["pred_canonical"])
+             if not k or p != samples.loc[sid, "label_canonical"]]
+    assert any(k for _, _, k in wrong), "the demo has wrong predictions"
+    # the gallery: wrong predictions by confidence (failures are not in its strip); the browser: by
+    # confidence as stored (3 decimals), failures last, ties by sample id
+    gallery = re.findall(r'data-figure="set-demo-gallery-minixception-\d+">.*?<code>([^<]+)</code>', page)
+    assert gallery == [sid for _, sid in sorted((-c, sid) for sid, c, k in wrong if k)][:24]
+    browsed = [sid for _, sid in sorted((-round(c, 3) if k else 1, sid) for sid, c, k in wrong)]
+    require_chromium()
+    result = check_page(demo / "results/demo/samples.html", "wrong=minixception&sort=conf:minixception&dir=desc")
+    assert page_ok(result), result["errors"]
+    assert result["visible"] == browsed
+    assert result["figures_ok"] == result["figures_total"] > 0
+    result = check_page(demo / "results/demo/samples.html", "q=woman1&sort=id&dir=desc")
+    assert result["visible"] == sorted((s for s in samples.index if "woman1" in s), reverse=True)
+    result = check_page(demo / "results/demo/report.html")
+    assert page_ok(result) and result["figures_ok"] == result["figures_total"]
+
+
+def test_snakemake_report_zip_after_the_run(demo, tmp_path):
+    """`snakemake --report report.zip` works after a run: the zip holds metrics.csv, the leaderboard,
+    the confusion plots, the HTML report and sample browser, and every caption's text."""
+    import zipfile
+
+    snakemake(demo, "--report", str(tmp_path / "report.zip"))
+    with zipfile.ZipFile(tmp_path / "report.zip") as archive:
+        names = archive.namelist()
+        html = archive.read("report/report.html").decode()
+    for name in ("metrics.csv", "leaderboard.csv", "minixception.png", "deepface.png", "index.html", "report.html",
+                 "samples.html"):
+        assert any(n.startswith("report/data/raw/") and n.endswith("/" + name) for n in names), (name, names)
+    captions = {"metrics.rst": "Every number of every evaluation set", "leaderboard.rst": "The leaderboard: one row",
+                "confusion.rst": "rows are the true class", "index.rst": "own report, one self-contained HTML",
+                "set_report.rst": "The report page of evaluation set", "samples.rst": "The sample browser of evaluation"}
+    for rst, phrase in captions.items():
+        assert phrase in (REPO_REPORT / rst).read_text().replace("\n", " ")
+        assert phrase in html, rst
+    # a caption's wildcards are filled in: one per confusion plot
+    assert "Confusion matrix of classifier <tt class=\\\"docutils literal\\\">minixception</tt>" in html
 
 
 def test_a_perturbation_adds_only_its_own_branch(demo):

@@ -106,7 +106,7 @@ def test_exactly_the_named_datasets_and_classifiers_run(matrix):
     for dataset in ("ck", "fer"):
         for name in ("validated/samples.parquet", "frames/shard-0.parquet", "predictions/minixception/shard-1.parquet",
                      "predictions/landmarks/out_of_fold.parquet", "confusion/minixception.png", "stats/paired.csv",
-                     "summary.md", "report.html", "metrics.csv"):
+                     "summary.md", "report.html", "samples.html", "metrics.csv"):
             assert (workdir / "results" / dataset / name).is_file(), (dataset, name)
     page = (workdir / "results/report/index.html").read_text()
     assert page.index("id='leaderboard'") < page.index("id='set-ck-top'") < page.index("id='set-fer-top'")
@@ -133,6 +133,33 @@ def test_a_dataset_with_every_row_rejected_is_a_line_not_a_failure(matrix):
     rejected = pd.read_csv(matrix["workdir"] / "results/ghost/validated/rejected.csv")
     assert rejected["reason"].tolist() == ["missing_file", "missing_file"]
     assert "No sample passed validation" in (matrix["workdir"] / "results/ghost/summary.md").read_text()
+
+
+def test_gallery_and_sample_browser_of_every_dataset(matrix):
+    """Each dataset's report has its error gallery (the trained baseline's out-of-fold predictions
+    too, the unavailable classifier as one line) and its sample browser opens in Chromium with a
+    filter and a sort applied; the dataset without samples has an empty browser that still works."""
+    from test_report import require_chromium
+    from apexbench.browser import check_page, page_ok
+
+    workdir = matrix["workdir"]
+    for dataset in ("ck", "fer"):
+        page = (workdir / f"results/{dataset}/report.html").read_text()
+        for clf in ("minixception", "landmarks"):
+            assert f'data-figure="set-{dataset}-gallery-{clf}-0"' in page, (dataset, clf)
+        assert "<b>ferplus</b>: unavailable, no gallery." in page
+        assert "A face was found in every sample." in page  # faces.detector none: the images are the faces
+    ghost = (workdir / "results/ghost/report.html").read_text()
+    assert "No face found: 0 sample(s)" in ghost and "minixception: 0 wrong of 0 samples" in ghost
+    require_chromium()
+    result = check_page(workdir / "results/ck/samples.html", "wrong=*every&sort=conf:landmarks&dir=desc")
+    assert page_ok(result), result["errors"]
+    assert 0 < len(result["visible"]) <= 100 and result["figures_ok"] == result["figures_total"] > 0
+    metrics = pd.read_csv(workdir / "results/ck/metrics.csv", keep_default_na=False, na_values=[""])
+    n = metrics[(metrics["metric"] == "accuracy") & metrics["class"].isna()].set_index("classifier")["n"]
+    assert int(result["attributes"]["data-total"]) >= int(n["minixception"])
+    result = check_page(workdir / "results/ghost/samples.html")
+    assert page_ok(result) and result["attributes"]["data-total"] == "0" and result["visible"] == []
 
 
 def test_ranks_and_the_cross_dataset_baseline(matrix):

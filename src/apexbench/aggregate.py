@@ -49,19 +49,26 @@ class ClassifierResult:
     predictions: pd.DataFrame | None = None
 
 
-def load_predictions(groups: list[tuple[str, list[str | Path]]]) -> tuple[pd.DataFrame, dict, str | None]:
+def load_predictions(groups: list[tuple[str, list[str | Path]]],
+                     scheme: str | None = None) -> tuple[pd.DataFrame, dict, str | None]:
     """Concatenate one classifier's prediction files, given as (sample-id prefix, files) groups;
-    returns (frame, metadata, unavailable message)."""
+    returns (frame, metadata, unavailable message). With ``scheme``, each file's predictions are
+    first re-scored under it from their own metadata (a composite's sources may each have their own
+    scheme), and the metadata returned says ``scheme``."""
     frames, meta, unavailable = [], {}, None
     for prefix, paths in groups:
         for path in paths:
             frame = read_parquet(path)
+            shard_meta = read_meta(path)
+            if scheme is not None:
+                frame = rescored(frame, shard_meta, scheme)
             if prefix:
                 frame["sample_id"] = prefix + frame["sample_id"].astype(str)
             frames.append(frame)
-            shard_meta = read_meta(path)
             meta = meta or shard_meta
             unavailable = unavailable or shard_meta.get("unavailable")
+    if scheme is not None and meta:
+        meta = {**meta, "scheme": scheme}
     return pd.concat(frames, ignore_index=True), meta, unavailable
 
 
@@ -235,7 +242,7 @@ def aggregate_set(info: dict, samples_path: str | Path, layout: dict, status: di
             if reason:
                 result = evaluate_classifier(clf, samples, pd.DataFrame(), scheme, {}, reason)
             else:
-                frame, meta, unavailable = load_predictions(groups)
+                frame, meta, unavailable = load_predictions(groups, scheme)
                 result = evaluate_classifier(clf, samples, frame, scheme, meta, unavailable)
             by_perturbation.setdefault(perturbation, []).append(result)
             print(f"[aggregate] {name}/{clf} ({perturbation}): "

@@ -12,7 +12,8 @@ loads strictly, without timm: timm imports torchvision at import time, and PyPI'
 wheels link CUDA libraries that a CPU build of torch does not have. ``tests/test_convert.py``
 compares this network with timm's ``repvgg_a0`` when timm is importable.
 
-torch is an optional dependency (``requirements-convert.txt``): it is imported inside functions.
+torch and onnx (which torch's ONNX exporter imports) are the optional conversion extra
+(``requirements-convert.txt``): they are imported inside functions.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ STAGE_WIDTHS = (48, 96, 192, 1280)
 NUM_LABELS = 8
 TOLERANCE = 1e-4  # max abs difference allowed between torch and onnxruntime on real crops
 OPSET = 17
-TORCH_FIX = ("install the conversion extra: `pip install -r requirements-convert.txt` (torch CPU build; "
-             "see README, 'LibreFace conversion'), or run with --use-conda")
+TORCH_FIX = ("install the conversion extra (torch, onnx): `make venv-train`, or `pip install --extra-index-url "
+             "https://download.pytorch.org/whl/cpu -r requirements-convert.txt` (see README, 'LibreFace conversion'), "
+             "or run with --use-conda")
 
 
 def converted_status_path(models_dir: str | os.PathLike, model: str) -> Path:
@@ -44,9 +46,10 @@ def converted_status_path(models_dir: str | os.PathLike, model: str) -> Path:
 
 
 def torch_available() -> bool:
+    """Whether the conversion extra is installed: torch, and onnx, without which its exporter fails."""
     import importlib.util
 
-    return importlib.util.find_spec("torch") is not None
+    return all(importlib.util.find_spec(name) is not None for name in ("torch", "onnx"))
 
 
 def build_libreface_net(seed: int | None = None):

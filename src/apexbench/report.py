@@ -43,6 +43,9 @@ td.l,th.l{text-align:left}
 figure{display:inline-block;margin:.6em 1em .6em 0;vertical-align:top}
 figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color:#555;max-width:520px}
 .note{color:#555;font-size:.9em}.sig{font-weight:bold}code{background:#f5f5f5;padding:0 .2em}
+.strip{display:flex;flex-wrap:wrap;gap:.4em}figure.thumb{margin:0;padding:.3em;border:1px solid #eee}
+figure.thumb img{display:inline-block;margin-right:2px}figure.thumb figcaption{font-size:.75em;max-width:200px}
+.bad{color:#b00}
 """
 
 CHECK_SCRIPT = """
@@ -57,8 +60,9 @@ CHECK_SCRIPT = """
     var figures = document.querySelectorAll('figure[data-figure]');
     var ok = 0;
     figures.forEach(function (f) {
-      var img = f.querySelector('img');
-      if (img && img.complete && img.naturalWidth > 0) { ok++; } else { f.setAttribute('data-broken', '1'); }
+      var imgs = Array.prototype.slice.call(f.querySelectorAll('img'));
+      var decoded = imgs.length > 0 && imgs.every(function (img) { return img.complete && img.naturalWidth > 0; });
+      if (decoded) { ok++; } else { f.setAttribute('data-broken', '1'); }
     });
     document.body.setAttribute('data-figures', ok + '/' + figures.length);
     document.body.setAttribute('data-errors', errors.join('; '));
@@ -271,11 +275,13 @@ def confusion_section(metrics: pd.DataFrame, confusion_dir: Path, a: str = "") -
     parts = [f"<h3 id='{a}confusion'>Confusion matrices</h3>",
              "<p>Rows: true class; columns: predicted; each row normalised to 1 (recall on the diagonal), "
              "counts in brackets.</p>"]
-    unavailable = set(_overall(metrics).query("metric == 'unavailable'")["classifier"])
+    rows = _overall(metrics).query("metric == 'unavailable'")
+    unavailable = dict(zip(rows["classifier"], rows["note"]))
     for png in sorted(confusion_dir.glob("*.png")):
         clf = png.stem
         if clf in unavailable:
-            parts.append(f"<p class='note'>{_esc(clf)}: unavailable, no confusion matrix.</p>")
+            status = "not applicable" if str(unavailable[clf]).startswith("not applicable") else "unavailable"
+            parts.append(f"<p class='note'>{_esc(clf)}: {status}, no confusion matrix.</p>")
             continue
         parts.append(_figure(f"{a}confusion-{clf}", png.read_bytes(), f"{_esc(clf)}, normalised by true class.",
                              f"confusion matrix of {clf}"))
@@ -399,6 +405,9 @@ def _anchor(name: str) -> str:
     return "set-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in name) + "-"
 
 
+set_anchor = _anchor  # the prefix of a set's anchors, for fragments built elsewhere (the gallery)
+
+
 def read_metrics_csv(path: str | Path) -> pd.DataFrame:
     metrics = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"class": str, "note": str})
     metrics["class"] = metrics["class"].fillna("")
@@ -406,9 +415,12 @@ def read_metrics_csv(path: str | Path) -> pd.DataFrame:
     return metrics
 
 
-def set_section(inputs: dict[str, str | Path], info: dict, statistics: dict, confidence: dict) -> str:
+def set_section(inputs: dict[str, str | Path], info: dict, statistics: dict, confidence: dict,
+                gallery: str = "") -> str:
     """One evaluation set's section (HTML fragment) from its files (``inputs``: metrics, paired,
-    confidence, coverage, robustness, samples, confusion, and rejected for a dataset)."""
+    confidence, coverage, robustness, samples, confusion, and rejected for a dataset); ``gallery``:
+    the set's error gallery (``apexbench.gallery``), placed after the confusion matrices, with a link
+    to the set's sample browser."""
     name = info["name"]
     a = _anchor(name)
     metrics = read_metrics_csv(inputs["metrics"])
@@ -422,6 +434,7 @@ def set_section(inputs: dict[str, str | Path], info: dict, statistics: dict, con
         dataset_section(samples, rejected, name, a),
         metrics_section(metrics, level, a),
         confusion_section(metrics, Path(inputs["confusion"]), a),
+        gallery,
         recall_section(metrics, a),
         paired_section(pd.read_csv(inputs["paired"]), level, a),
         latency_section(metrics, a),
@@ -429,7 +442,10 @@ def set_section(inputs: dict[str, str | Path], info: dict, statistics: dict, con
         confidence_section(pd.read_csv(inputs["confidence"]), pd.read_csv(inputs["coverage"]),
                            {"high": 0.7, "low": 0.4, **confidence}, a),
     ]
-    toc = " &middot; ".join(f"<a href='#{a}{k}'>{t}</a>" for k, t in SET_TOC)
+    toc_entries = SET_TOC[:3] + ([("gallery", "Gallery")] if gallery else []) + SET_TOC[3:]
+    toc = " &middot; ".join(f"<a href='#{a}{k}'>{t}</a>" for k, t in toc_entries)
+    if gallery:
+        toc += f" &middot; <a href='../{_esc(name)}/samples.html'>Sample browser</a>"
     return (f"<section class='set' data-set='{_esc(name)}'><h2 id='{a}top'>{_esc(name)}</h2>"
             f"<p class='note'>{_esc(kind)}; label scheme <code>{_esc(info['scheme'])}</code>. Files: "
             f"<code>results/{_esc(name)}/</code>.</p><p>{toc}</p>\n"
@@ -451,8 +467,8 @@ def set_page(section: str, name: str, statistics: dict) -> str:
 
 
 def write_set_report(inputs: dict[str, str | Path], info: dict, statistics: dict, confidence: dict,
-                     page: str | Path, section: str | Path) -> None:
-    html_section = set_section(inputs, info, statistics, confidence)
+                     page: str | Path, section: str | Path, gallery: str = "") -> None:
+    html_section = set_section(inputs, info, statistics, confidence, gallery)
     write_text(html_section, section)
     write_text(set_page(html_section, info["name"], statistics), page)
 
@@ -479,7 +495,7 @@ def leaderboard_png(board: pd.DataFrame) -> bytes:
     ax.set_xticks(np.arange(len(sets)), sets, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("UF1")
-    ax.set_title("UF1 per evaluation set (95% bootstrap intervals); missing bar = not evaluated")
+    ax.set_title("UF1 per set, 95% bootstrap intervals (no bar: not evaluated)", fontsize=10)
     ax.legend(fontsize=8, ncol=min(4, len(classifiers)))
     fig.tight_layout()
     return _fig_png(fig)
@@ -536,11 +552,17 @@ def leaderboard_section(board: pd.DataFrame, paired: pd.DataFrame, level: float)
     return "\n".join(parts)
 
 
+def browser_link(name: str, sections: list[str]) -> str:
+    """`` · samples`` linking a set's sample browser, when its section links one."""
+    href = f"../{_esc(name)}/samples.html"
+    return f", <a href='{href}'>samples</a>" if any(f"href='{href}'" in s for s in sections) else ""
+
+
 def index_page(board: pd.DataFrame, paired: pd.DataFrame, prov: dict, sections: list[str], sets: list[str],
                statistics: dict) -> str:
     level = statistics.get("confidence_level", 0.95)
     links = " &middot; ".join(f"<a href='#{_anchor(s)}top'>{_esc(s)}</a> (<a href='../{_esc(s)}/report.html'>"
-                              "page</a>)" for s in sets)
+                              f"page</a>{browser_link(s, sections)})" for s in sets)
     head = ("<h1>apexbench report</h1>"
             f"<p class='note'>{len(sets)} evaluation set(s), {board['classifier'].nunique()} classifier(s); "
             f"{statistics.get('bootstrap', 1000)} bootstrap resamples (seed {statistics.get('seed', 0)}).</p>"

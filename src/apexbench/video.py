@@ -44,11 +44,38 @@ A seek that fails verification is replaced by a verified landing 16, 64 or 256 f
 decoding forward; if none verifies, the file is reopened and the remaining indices are decoded
 sequentially, which is slow but always right. Frames without a timestamp (the last frames of .avi
 files with B-frames report 0 ms) are reached the same way.
+
+What a frame costs (``benchmarks/extract_floor.py`` counts the frames FFmpeg decodes; the floor
+is decoding each frame from the keyframe before it):
+
+* OpenCV's ``set(CAP_PROP_POS_FRAMES, i)`` lands on the keyframe before ``i - 16``, not before
+  ``i``, and decodes forward from there: a whole extra GOP when ``i`` is less than 16 frames past
+  its keyframe, 16 extra frames per seek in intra-only (MJPG) files.
+* So the packet timeline also records which frames are keyframes (``CAP_PROP_LRF_HAS_KEY_FRAME``),
+  and a seek opens the file anew through FFmpeg's concat demuxer with an ``inpoint`` at the
+  keyframe before ``i`` (a one-line script naming a symlink to the file, in a temporary
+  directory), then decodes forward to ``i``: the floor. The demuxer shifts timestamps so that the
+  inpoint is 0, so the seek counts only if its first frame has PTS 0 (in a truncated .avi the
+  demuxer's own seek fails and starts at frame 0, whose PTS is then negative) and frame ``i`` then
+  matches the timeline. Its frames were pixel-identical to sequential decoding on generated mp4v
+  (.mp4, .avi, .mkv, VFR .mp4), MJPG (.avi, .mkv) and XVID (.avi) files and the three demo clips
+  (not tried: the stand-alone ffmpeg files above). If a keyframe seek fails, OpenCV's verified
+  seeks take over for that file.
+* A frame is reached by decoding forward from the last verified one whenever that decodes no more
+  than the seek would (onset and APEX in one GOP, anywhere in a file with a single keyframe).
+* Frames passed on the way are only decoded (``grab``), not converted to BGR (``retrieve``): a
+  conversion costs about as much as decoding an H.264 frame.
+* FFmpeg decodes in one thread (``DECODE_THREADS``): the frames are identical either way.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import os
+import re
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +88,13 @@ from .errors import ApexbenchError
 
 Reason = Literal["unreadable", "no_frames", "index_out_of_range"]
 BACKOFFS = (16, 64, 256)  # how far before a failed seek target to try landing instead
-FORWARD_WINDOW = BACKOFFS[0]  # decode forward rather than seek when the target is this close
+FORWARD_WINDOW = BACKOFFS[0]  # without keyframes known: decode forward rather than seek this close
 REORDER_MARGIN = 16  # packets demuxed past the last wanted frame: H.264 reorders at most 16 frames
+SEEK_DELTA = 16  # OpenCV's seek to frame i lands on the keyframe before i - SEEK_DELTA
+# FFmpeg's decoding threads (OpenCV's default: one per CPU). The validate and extract jobs declare
+# one thread; frame threading also decodes frames ahead that each seek then throws away: on the demo
+# clips one thread spent about a fifth less CPU time, and no more wall time on the loaded machine.
+DECODE_THREADS = 1
 
 
 class VideoError(ApexbenchError):
@@ -85,10 +117,22 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class _Timeline:
-    """Presentation times (ms) of frames 0, 1, ...; ``complete`` when it reaches the last packet."""
+    """Presentation times (ms) of frames 0, 1, ...; ``complete`` when it reaches the last packet;
+    ``keyframes``: indices of the frames whose packets are keyframes (empty when none is flagged)."""
 
     times: tuple[float, ...]
     complete: bool
+    keyframes: tuple[int, ...] = ()
+
+    def keyframe_before(self, index: int) -> int:
+        """The last keyframe at or before ``index`` (``keyframes`` is not empty and starts at 0)."""
+        return self.keyframes[bisect.bisect_right(self.keyframes, index) - 1]
+
+    def seek_cost(self, index: int) -> int | None:
+        """Frames OpenCV decodes to seek to ``index`` (from the keyframe before ``index - 16``)."""
+        if not self.keyframes:
+            return None
+        return index - self.keyframe_before(max(index - SEEK_DELTA, 0)) + 1
 
     def matches(self, index: int, ms: float) -> bool:
         """Whether a frame presented at ``ms`` is frame ``index`` (nearer to it than to neighbours)."""
@@ -103,7 +147,7 @@ class _Timeline:
 def _open_capture(path: Path) -> cv2.VideoCapture:
     if not path.is_file():
         raise VideoError("unreadable", f"{path}: no such file")
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, DECODE_THREADS])
     if not cap.isOpened():
         raise VideoError("unreadable", f"{path}: cannot open as a video (empty, truncated or not a video)")
     return cap
@@ -115,6 +159,7 @@ def _packet_timeline(path: Path, first_ms: float, upto: int | None) -> _Timeline
     if not cap.isOpened():
         return None
     found: set[float] = set()
+    key_times: set[float] = set()
     complete = False
     while upto is None or len(found) < upto + 2 + REORDER_MARGIN:
         if not cap.grab():
@@ -123,31 +168,43 @@ def _packet_timeline(path: Path, first_ms: float, upto: int | None) -> _Timeline
         ms = cap.get(cv2.CAP_PROP_POS_MSEC)
         if ms >= first_ms:  # earlier packets are pre-roll the decoder drops
             found.add(ms)
+            if cap.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
+                key_times.add(ms)
     cap.release()
     times = sorted(found)
-    return _Timeline(tuple(times if complete else times[:-REORDER_MARGIN]), complete)
+    if not complete:
+        times = times[:-REORDER_MARGIN]
+    keyframes = tuple(i for i, ms in enumerate(times) if ms in key_times)
+    return _Timeline(tuple(times), complete, keyframes if keyframes[:1] == (0,) else ())
 
 
 class _Reader:
     """One decoding capture plus what is known for sure about where it stands.
 
-    ``_last`` is the most recent frame whose index is verified, as (index, frame); the next
-    ``read`` then returns frame ``index + 1``. It is None right after an unverified seek.
+    ``_last`` is the most recent frame whose index is verified, as (index, frame), the frame None
+    while it is decoded but not yet converted (``retrieve`` gives it); the next ``grab`` then
+    decodes frame ``index + 1``. It is None right after an unverified seek.
     """
 
-    def __init__(self, path: str | os.PathLike, upto: int | None = None):
-        """Open ``path``; ``upto`` is the highest index that will be asked for (None: any)."""
+    def __init__(self, path: str | os.PathLike, upto: int | None = None, keep_head: Iterable[int] = (0,)):
+        """Open ``path``; ``upto`` is the highest index that will be asked for (None: any);
+        ``keep_head``: which of frames 0 and 1 to convert while reading the head."""
         self.path = Path(path)
         self._cap = _open_capture(self.path)
         self.reported_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self._last: tuple[int, np.ndarray] | None = None
-        self._head = self._read_head()
+        self._last: tuple[int, np.ndarray | None] | None = None
+        self._head = self._read_head(set(keep_head))
         self._timeline = self._head_checked_timeline(upto)
         self._sequential = self._timeline is None
+        self._on_file = True  # self._cap reads the file itself (not a keyframe-seek capture)
+        self._keyframe_seeks = bool(self._timeline and self._timeline.keyframes and hasattr(cv2, "CAP_PROP_PTS"))
+        self._seek_dir: Path | None = None
 
     def close(self) -> None:
         self._cap.release()
+        if self._seek_dir is not None:
+            shutil.rmtree(self._seek_dir, ignore_errors=True)
 
     def __enter__(self) -> _Reader:
         return self
@@ -157,16 +214,19 @@ class _Reader:
 
     @property
     def frame_size(self) -> tuple[int, int]:
-        height, width = self._head[0][0].shape[:2]
+        """(width, height) of frame 0 (kept by the default ``keep_head``)."""
+        frame = self._head[0][0]
+        assert frame is not None, "frame 0 was not kept"
+        height, width = frame.shape[:2]
         return width, height
 
-    def _read_head(self) -> dict[int, tuple[np.ndarray, float]]:
-        """Frames 0 and 1 with their times, decoded sequentially from the start."""
-        head = {}
+    def _read_head(self, keep: set[int]) -> dict[int, tuple[np.ndarray | None, float]]:
+        """Frames 0 and 1 with their times, decoded sequentially from the start (converted if kept)."""
+        head: dict[int, tuple[np.ndarray | None, float]] = {}
         for index in (0, 1):
-            ok, frame = self._cap.read()
-            if not ok:
+            if not self._cap.grab():
                 break
+            frame = self._retrieve(index) if index in keep else None
             head[index] = (frame, self._cap.get(cv2.CAP_PROP_POS_MSEC))
             self._last = (index, frame)
         if not head:
@@ -186,10 +246,18 @@ class _Reader:
 
     def frame(self, index: int) -> np.ndarray:
         """The frame with this index (>= 0); cheapest when indices come in increasing order."""
-        if index in self._head:
-            return self._head[index][0]
+        kept = self._head.get(index, (None, 0.0))[0]
+        if kept is not None:
+            return kept
         self._go_to_or_before(index)
         return self._decode_to(index)
+
+    def _retrieve(self, index: int) -> np.ndarray:
+        """The BGR frame the capture decoded last (frame ``index``)."""
+        ok, frame = self._cap.retrieve()
+        if not ok:
+            raise VideoError("unreadable", f"{self.path}: frame {index} was decoded but cannot be converted")
+        return frame
 
     def count_frames(self) -> int:
         """The number of decodable frames: decode from a verified frame near the reported end."""
@@ -201,12 +269,22 @@ class _Reader:
             count += 1
         return count
 
+    def _seek_cost(self, index: int) -> int:
+        """Frames a seek to ``index`` decodes (unknown keyframes: as if ``FORWARD_WINDOW``)."""
+        assert self._timeline is not None
+        if self._keyframe_seeks:
+            return index - self._timeline.keyframe_before(index) + 1
+        return self._timeline.seek_cost(index) or FORWARD_WINDOW
+
     def _go_to_or_before(self, index: int) -> None:
-        """Leave ``_last`` at a verified frame at or before ``index``, as close as is cheap."""
+        """Leave ``_last`` at a verified frame at or before ``index``: where it is when decoding
+        forward costs no more than seeking, else at ``index`` by a verified seek."""
         if self._last is not None and self._last[0] <= index:
-            if self._sequential or index - self._last[0] <= FORWARD_WINDOW:
+            if self._sequential or index - self._last[0] <= self._seek_cost(index):
                 return
         if not self._sequential:
+            if self._keyframe_seeks and self._keyframe_seek(index):
+                return
             for target in (index, *(index - back for back in BACKOFFS)):
                 if target < len(self._head):
                     break
@@ -214,42 +292,88 @@ class _Reader:
                     return
         self._restart()
 
-    def _seek_verified(self, index: int) -> bool:
-        """Seek to ``index`` and read it; True (and ``_last`` set) only if position and time agree."""
+    def _keyframe_seek(self, index: int) -> bool:
+        """Decode ``index`` from the keyframe before it, through FFmpeg's concat demuxer with an
+        ``inpoint`` at that keyframe; True (and ``_last`` set) only if the frame's time agrees.
+        A failure (no concat demuxer, timestamps it cannot rebase) turns these seeks off."""
         assert self._timeline is not None
         self._last = None
+        key = self._timeline.keyframe_before(index)
+        start_us = math.ceil(self._timeline.times[key] * 1000)  # not before the keyframe's own time
+        cap = self._concat_capture(start_us)
+        # The demuxer shifts timestamps so that the inpoint is 0: the first frame must be there (a
+        # failed seek inside it starts earlier, e.g. at 0 in a truncated .avi, and its frames then
+        # have negative PTS), and the target must then be presented where the timeline says.
+        ok = cap is not None and cap.grab() and cap.get(cv2.CAP_PROP_PTS) == 0
+        ok = ok and all(cap.grab() for _ in range(index - key))
+        if ok and self._timeline.matches(index, cap.get(cv2.CAP_PROP_POS_MSEC) + start_us / 1000):
+            self._cap.release()
+            self._cap, self._on_file = cap, False
+            self._last = (index, None)
+            return True
+        if cap is not None:
+            cap.release()
+        self._keyframe_seeks = False
+        return False
+
+    def _concat_capture(self, start_us: int) -> cv2.VideoCapture | None:
+        """A capture of this file from the keyframe at ``start_us`` (OpenCV's own seek lands on the
+        keyframe before ``i - 16``). The concat script names a symlink beside it, since the demuxer
+        refuses absolute paths by default and OpenCV's wheel passes it no options."""
+        suffix = self.path.suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", self.path.suffix) else ""
+        link = f"video{suffix}"  # a name the demuxer's safe mode accepts
+        if self._seek_dir is None:
+            self._seek_dir = Path(tempfile.mkdtemp(prefix="apexbench-seek-"))
+            (self._seek_dir / link).symlink_to(self.path.resolve())
+        script = self._seek_dir / "seek.ffconcat"
+        seconds, micros = divmod(start_us, 1_000_000)
+        script.write_text(f"ffconcat version 1.0\nfile '{link}'\ninpoint {seconds}.{micros:06d}\n")
+        try:
+            return _open_capture(script)
+        except VideoError:
+            return None
+
+    def _seek_verified(self, index: int) -> bool:
+        """Seek to ``index`` with OpenCV and decode it; True (and ``_last`` set) only if position and
+        time agree."""
+        assert self._timeline is not None
+        self._last = None
+        if not self._on_file:
+            self._reopen()
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         if self._cap.get(cv2.CAP_PROP_POS_FRAMES) != index:
             return False
-        ok, frame = self._cap.read()
-        if not ok or not self._timeline.matches(index, self._cap.get(cv2.CAP_PROP_POS_MSEC)):
+        if not self._cap.grab() or not self._timeline.matches(index, self._cap.get(cv2.CAP_PROP_POS_MSEC)):
             return False
-        self._last = (index, frame)
+        self._last = (index, None)
         return True
+
+    def _reopen(self) -> None:
+        self._cap.release()
+        self._cap, self._on_file = _open_capture(self.path), True
 
     def _restart(self) -> None:
         """Reopen the file and decode sequentially from now on: seeking proved unreliable."""
-        self._cap.release()
-        self._cap = _open_capture(self.path)
+        self._reopen()
         self._sequential = True
-        ok, frame = self._cap.read()
-        if not ok:
+        if not self._cap.grab():
             raise VideoError("unreadable", f"{self.path}: the first frame no longer decodes")
-        self._last = (0, frame)
+        self._last = (0, None)
 
     def _decode_to(self, index: int) -> np.ndarray:
-        """Decode forward from the verified ``_last`` frame to ``index``."""
+        """Decode forward from the verified ``_last`` frame to ``index``; only ``index`` is converted."""
         assert self._last is not None and self._last[0] <= index
         position, frame = self._last
         while position < index:
-            ok, frame = self._cap.read()
-            if not ok:
+            if not self._cap.grab():
                 self._last = None
                 raise VideoError(
                     "index_out_of_range",
                     f"{self.path}: frame {index} cannot be read, the video ends after {position + 1} frames",
                 )
-            position += 1
+            position, frame = position + 1, None
+        if frame is None:
+            frame = self._retrieve(index)
         self._last = (position, frame)
         return frame
 
@@ -267,7 +391,7 @@ def read_frames(path: str | os.PathLike, indices: Iterable[int]) -> dict[int, np
     wanted = sorted(set(indices))
     if wanted and wanted[0] < 0:
         raise VideoError("index_out_of_range", f"{path}: frame index {wanted[0]} is negative")
-    with _Reader(path, upto=wanted[-1] if wanted else 0) as reader:
+    with _Reader(path, upto=wanted[-1] if wanted else 0, keep_head=set(wanted) & {0, 1}) as reader:
         return {index: reader.frame(index) for index in wanted}
 
 

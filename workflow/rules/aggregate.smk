@@ -1,33 +1,56 @@
 # Aggregation, per evaluation set (a dataset or a composite): every classifier's predictions ->
-# the set's metrics.csv, confusion matrices, statistics, summary and its report page (with its
-# section of the index); then one gather step for the run: results/metrics.csv (every set, `dataset`
-# column first), the leaderboard, the paired tests with Holm's correction, the run summary and
-# provenance.
+# the set's metrics.csv, confusion matrices, statistics, summary, its report page (with its section
+# of the index and the error gallery) and its sample browser; then one gather step for the run:
+# results/metrics.csv (every set, `dataset` column first), the leaderboard, the paired tests with
+# Holm's correction, the run summary and provenance.
 
 
 rule aggregate:
     input:
         unpack(aggregate_inputs),
+        # The weight files' records, asked for directly (not only through the checkpoint in
+        # aggregate_inputs): Snakemake then schedules a new classifier's fetch_model even when the
+        # target is a file downstream (`snakemake results/metrics.csv`).
+        fetched=[model_status(m) for m in MODEL_KEYS],
     output:
         metrics="results/{evalset}/metrics.csv",
         summary="results/{evalset}/summary.md",
         # One directory (a CSV and a PNG per classifier) keeps the output set fixed, so adding a
         # classifier is seen as a params/input change of this job.
-        confusion=directory("results/{evalset}/confusion"),
+        confusion=report(
+            directory("results/{evalset}/confusion"),
+            patterns=["{name}.png"],
+            caption="../report/confusion.rst",
+            category="Confusion matrices",
+            subcategory="{evalset}",
+        ),
         paired="results/{evalset}/stats/paired.csv",
         confidence="results/{evalset}/stats/confidence_buckets.csv",
         coverage="results/{evalset}/stats/coverage_accuracy.csv",
         robustness="results/{evalset}/stats/robustness.csv",
         # The set's page (apexbench.report) is drawn here from the tables and figures just made: a job
         # of its own would pay a process start and the imports of pandas and matplotlib again.
-        page="results/{evalset}/report.html",
+        page=report(
+            "results/{evalset}/report.html",
+            caption="../report/set_report.rst",
+            category="Report",
+            subcategory="{evalset}",
+        ),
         section="results/{evalset}/report/section.html",
+        browser=report(
+            "results/{evalset}/samples.html",
+            caption="../report/samples.rst",
+            category="Report",
+            subcategory="{evalset}",
+        ),
     params:
         code=code("aggregate"),
         evalset=lambda w: set_info(w.evalset),
         layout=lambda w: prediction_layout(w.evalset),
         status={name: status_records(name) for name in CLASSIFIERS},
         trained=TRAINED,
+        views=lambda w: set_views(w.evalset),
+        report=CFG["report"],
         statistics=CFG["statistics"],
         confidence=CFG["confidence"],
     conda:
@@ -50,8 +73,16 @@ rule leaderboard:
         paired=expand("results/{evalset}/stats/paired.csv", evalset=SETS),
         models=lambda w: all_model_status(),
     output:
-        metrics="results/metrics.csv",
-        leaderboard="results/leaderboard.csv",
+        metrics=report(
+            "results/metrics.csv",
+            caption="../report/metrics.rst",
+            category="Leaderboard",
+        ),
+        leaderboard=report(
+            "results/leaderboard.csv",
+            caption="../report/leaderboard.rst",
+            category="Leaderboard",
+        ),
         paired="results/stats/paired.csv",
         summary="results/summary.md",
         provenance="results/provenance.json",

@@ -181,13 +181,20 @@ def classifier_model(name):
 
 
 def _checkpoint_record(name, path):
-    """A status record made by a checkpoint rule, read once that job has run."""
+    """A status record made by a checkpoint rule, read once that job has run. A record that does not
+    exist yet reads as not available (pending): the rules that ask for it also depend on it as a
+    file, so Snakemake schedules its job and evaluates this again when it has run. (Asking the
+    checkpoint for a missing record instead makes `snakemake <file>` miss a new classifier: with
+    its target present, Snakemake plans nothing.)"""
     if path.startswith(f"{MODELS_DIR}/converted/"):
-        checkpoints.convert.get(model=Path(path).stem)
+        producer = checkpoints.convert
     elif path.startswith(f"{MODELS_DIR}/status/"):
-        checkpoints.fetch_model.get(model=Path(path).stem)
+        producer = checkpoints.fetch_model
     else:  # the trained CNN's export: training is asked for explicitly, it must run
         return {"available": True}
+    if not Path(path).is_file():
+        return {"available": False, "pending": True}
+    producer.get(model=Path(path).stem)
     return json.loads(Path(path).read_text())
 
 
@@ -333,7 +340,28 @@ def aggregate_inputs(wildcards):
     }
     if evalset in DATASETS:  # the report page lists what validation removed
         inputs["rejected"] = f"results/{evalset}/validated/rejected.csv"
+    # The error gallery and the sample browser (set_views) read the frame shards' stored crops.
+    inputs["frames"] = [
+        path for _, paths in set_views(evalset)["frames"] for path in paths
+    ]
     return inputs
+
+
+def set_views(evalset):
+    """What the report's error gallery and sample browser of a set read (apexbench.gallery): each
+    classifier's unperturbed prediction files and the frame shards of the set's datasets, as
+    [(sample-id prefix, files)] groups like prediction_layout (a composite reads its sources' shards).
+    """
+    prefix = lambda d: f"{d}/" if evalset in COMPOSITES else ""
+    return {
+        "predictions": {
+            clf: groups["none"] for clf, groups in prediction_layout(evalset).items()
+        },
+        "frames": [
+            [prefix(d), [frames_path(d, k) for k in SHARDS[d]]]
+            for d in set_datasets(evalset)
+        ],
+    }
 
 
 def run_summary_lines():

@@ -1,0 +1,1 @@
+apexbench.post-deploy.sh
