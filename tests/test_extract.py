@@ -63,6 +63,15 @@ def test_every_crop_decodes_to_the_crop_of_the_decoded_image(folder, margin):
         passed_through += crop == (folder / source).read_bytes()
     # the 48x48 PNGs are stored as their own files when nothing is cropped away
     assert passed_through == (6 if margin == 0.0 else 0)
+    # the full frame: a JPEG file's own bytes; a PNG's pixels as a JPEG (at jpeg_quality 95)
+    for source, apex in zip(frames["source"], frames["apex_jpeg"]):
+        data = (folder / source).read_bytes()
+        assert apex.startswith(b"\xff\xd8\xff")
+        if source.endswith(".jpg"):
+            assert apex == data, source
+        else:
+            image = cv2.imread(str(folder / source), cv2.IMREAD_COLOR)
+            assert apex != data and np.abs(decode_image(apex).astype(int) - image).mean() < 8, source
 
 
 def test_one_pass_equals_validating_then_extracting(folder):

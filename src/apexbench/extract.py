@@ -12,7 +12,8 @@ accepted, extracted at once with the still images the checks decoded (an image i
 once). Crops are stored losslessly as PNG: a crop that is the whole decoded image, unchanged
 (pre-cropped faces of the crop size with ``detector: none``), of a PNG file is that file's bytes; a
 crop whose three channels are equal (gray media) is a one-channel PNG. ``decode_image`` (OpenCV,
-colour) gives back the crop's exact BGR pixels either way. The tables are built with pyarrow (no
+colour) gives back the crop's exact BGR pixels either way. The full onset/APEX frames are stored as
+JPEG: a JPEG file's own bytes, else encoded at ``faces.jpeg_quality``. The tables are built with pyarrow (no
 pandas in the job).
 """
 
@@ -31,9 +32,9 @@ from .datasets.coding_tables import FRAMES, frame_path
 from .faces import best_face, make_detector, square_crop
 from .labels import label_map_for
 from .progress import Progress
-from .validate import (REJECTED_SCHEMA, SAMPLE_SCHEMA, arrow_table, check_rows, sorted_rejections,
+from .validate import (REJECTED_SCHEMA, SAMPLE_SCHEMA, arrow_table, check_rows, read_still, sorted_rejections,
                        sorted_samples)
-from .video import VideoError, read_frames, read_image
+from .video import VideoError, read_frames
 
 FRAME_COLUMNS = [
     "apex_jpeg", "onset_jpeg", "face_status", "faces_found", "face_box", "face_score", "face_crop", "onset_crop",
@@ -44,6 +45,7 @@ FRAME_SCHEMA = pa.schema(list(SAMPLE_SCHEMA) + [
     ("face_crop", pa.binary()), ("onset_crop", pa.binary()),
 ])
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 def _encode(image: np.ndarray, ext: str, params: list[int] | None = None) -> bytes:
@@ -59,8 +61,9 @@ def decode_image(data: bytes) -> np.ndarray:
 
 
 def _load_frames(sample: Mapping, root: Path, stills: Mapping | None = None):
-    """(apex, onset, apex file bytes, onset file bytes) of a sample: a video's frames by seeking, a
-    still's pixels as the checks decoded them when given (``stills``), else read from its file."""
+    """(apex, onset, apex file bytes, onset file bytes) of a sample: a video's frames by seeking (no
+    file bytes), a still's pixels and bytes as the checks read them when given (``stills``), else
+    read from its file."""
     stills = stills or {}
     if sample["kind"] == "video":
         frames = read_frames(root / sample["source"], sorted({int(sample["onset"]), int(sample["apex"])}))
@@ -69,10 +72,18 @@ def _load_frames(sample: Mapping, root: Path, stills: Mapping | None = None):
         names = {"apex": frame_path(sample["source"], sample["apex"]),
                  "onset": frame_path(sample["source"], sample["onset"])}
         (apex, apex_data), (onset, onset_data) = (
-            stills[k] if k in stills else (read_image(root / names[k]), None) for k in ("apex", "onset"))
+            stills[k] if k in stills else read_still(root / names[k]) for k in ("apex", "onset"))
         return apex, onset, apex_data, onset_data
-    apex, data = stills["apex"] if "apex" in stills else (read_image(root / sample["source"]), None)
+    apex, data = stills["apex"] if "apex" in stills else read_still(root / sample["source"])
     return apex, None, data, None
+
+
+def _frame_jpeg(frame: np.ndarray, data: bytes | None, quality: int) -> bytes:
+    """The stored JPEG of a whole frame: a JPEG file's own bytes (no second lossy generation, no
+    encoding), else the decoded frame encoded at ``quality``."""
+    if data is not None and data.startswith(JPEG_MAGIC):
+        return data
+    return _encode(frame, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, quality])
 
 
 def _crop_png(frame: np.ndarray, box, size: int, margin: float, data: bytes | None) -> bytes:
@@ -94,12 +105,11 @@ def face_columns(apex: np.ndarray, onset: np.ndarray | None, detector, faces_cfg
     detected on the APEX, and the same square box cropped from the APEX and the onset. ``apex_data``
     / ``onset_data``: the frames' file bytes when they were read from files (see the module docstring)."""
     size, margin = faces_cfg["crop_size"], faces_cfg["margin"]
-    jpeg = [cv2.IMWRITE_JPEG_QUALITY, faces_cfg["jpeg_quality"]]
     faces = detector.detect(apex)
     face = best_face(faces)
     return {
-        "apex_jpeg": _encode(apex, ".jpg", jpeg),
-        "onset_jpeg": _encode(onset, ".jpg", jpeg) if onset is not None else None,
+        "apex_jpeg": _frame_jpeg(apex, apex_data, faces_cfg["jpeg_quality"]),
+        "onset_jpeg": _frame_jpeg(onset, onset_data, faces_cfg["jpeg_quality"]) if onset is not None else None,
         "faces_found": len(faces),
         "face_status": "ok" if face else "no_face",
         "face_box": list(face.box) if face else None,
