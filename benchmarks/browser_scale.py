@@ -6,7 +6,7 @@ sample table (``apexbench.cmed_synth`` rows), 64 frame shards whose APEX and ons
 224x224 face crops (taken from a finished run's frame shards, by default the demo's, each sample a
 shifted / flipped / re-lit variant so no two images are equal), 2 % of samples without a face, and
 the predictions of ``--classifiers`` classifiers (random scores) on every shard. Then
-``gallery.write_set_views`` builds the browser and the gallery as the ``report_set`` rule does.
+``gallery.write_set_views`` builds the browser and the gallery as the ``aggregate`` rule does.
 
     make demo   # or any run: its results/<dataset>/frames/ give the face crops
     .venv/bin/python benchmarks/browser_scale.py --workdir /tmp/browser-scale [--frames results/demo/frames]

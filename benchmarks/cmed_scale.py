@@ -4,19 +4,25 @@ Generates a synthetic CMED-sized dataset (``apexbench.cmed_synth``: short MJPG i
 table alone with ``--no-videos``), copies the workflow into ``--workdir`` with a config pointing at
 it, and measures with the real ``snakemake`` command line:
 
-- DAG build: wall time of ``snakemake --dry-run`` (cold: before any result exists; and after a run);
-- a full run (``--run``, videos only) and then a no-op rerun: ``snakemake --cores N`` with nothing
-  to do (the time a user waits for "Nothing to be done");
+- DAG build: wall and CPU time of ``snakemake --dry-run`` (cold: before any result exists; and
+  after a run);
+- a full run (``--run``, videos only) and then no-op reruns: ``snakemake --cores N`` with nothing
+  to do (the time a user waits for "Nothing to be done"), ``--repeats`` times (median);
 - extraction throughput and peak memory (max RSS) per job, from the rules' ``benchmark:`` files.
 
     .venv/bin/python benchmarks/cmed_scale.py --workdir /tmp/cmed --run [--shards 64] [--cores 2]
-                                              [--mirror DIR] [--no-videos] [--n 10924]
+                                              [--mirror DIR] [--no-videos] [--n 10924] [--repeats 3]
+
+The dataset is named ``cmed_synthetic``: its results are under ``results/cmed_synthetic/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -35,7 +41,7 @@ WORKFLOW_FILES = ("Snakefile", "src", "workflow", "config", "profiles", "resourc
 
 def make_workdir(workdir: Path, data: Path, table: Path, args) -> None:
     for name in WORKFLOW_FILES:
-        src, dst = REPO / name, workdir / name
+        src, dst = args.workflow / name, workdir / name
         if dst.exists():
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -46,26 +52,51 @@ def make_workdir(workdir: Path, data: Path, table: Path, args) -> None:
     config = {
         "dataset": {"name": "cmed_synthetic", "format": "cmed_csv", "root": str(data / "media"),
                     "table": str(table), "labels": "cmed", "frame_base": 0},
-        "shards": args.shards,
+        "shards": args.shards if args.shards == "auto" else int(args.shards),
         "classifiers": {"minixception": {"kind": "minixception", "model": "minixception", "batch_size": 64}},
         "models": {"mirror": args.mirror, "download": args.mirror is None},
     }
     (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str, float]:
+    """(wall s, output, CPU s of the command and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    return elapsed, proc.stdout + proc.stderr
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, proc.stdout + proc.stderr, cpu
+
+
+def repeated(cmd: list[str], cwd: Path, repeats: int, check: str | None = None) -> str:
+    """Median wall (and CPU) of ``repeats`` runs, each run listed, with the load average."""
+    runs = []
+    for _ in range(repeats):
+        wall, out, cpu = timed(cmd, cwd)
+        if check and check not in out:
+            sys.exit(f"{' '.join(cmd)}: expected {check!r}:\n" + out[-2000:])
+        runs.append((wall, cpu))
+    load = "{:.1f}".format(os.getloadavg()[0])
+    return (f"{statistics.median(w for w, _ in runs):.2f} s wall, {statistics.median(c for _, c in runs):.2f} s CPU "
+            f"(median of {repeats}: " + ", ".join(f"{w:.2f}" for w, _ in runs) + f" s; load {load})")
+
+
+def rule_of(path: Path) -> str:
+    """The rule a benchmark file belongs to: benchmarks/out/<set>/<rule>/... or <set>/<rule>.tsv or <rule>.tsv."""
+    parts = path.parts
+    if len(parts) == 1:
+        return path.stem
+    return Path(parts[1]).stem
 
 
 def benchmark_table(workdir: Path) -> pd.DataFrame:
     rows = []
     for tsv in sorted((workdir / "benchmarks/out").rglob("*.tsv")):
-        rule = tsv.relative_to(workdir / "benchmarks/out").parts[0]
+        rule = rule_of(tsv.relative_to(workdir / "benchmarks/out"))
         bench = pd.read_csv(tsv, sep="\t")
         rows.append({"rule": rule, "job": tsv.stem, "s": float(bench["s"].iloc[0]),
                      "max_rss_mb": float(pd.to_numeric(bench["max_rss"], errors="coerce").iloc[0])})
@@ -76,11 +107,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/apexbench-cmed"))
     parser.add_argument("--n", type=int, default=CMED_SIZE)
-    parser.add_argument("--shards", type=int, default=64)
+    parser.add_argument("--shards", default="64", help="a number, or auto")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--mirror", default=None, help="model mirror (models.mirror); else download")
     parser.add_argument("--no-videos", action="store_true", help="write the table only (dry runs only)")
     parser.add_argument("--run", action="store_true", help="run the workflow, then time a no-op rerun")
+    parser.add_argument("--repeats", type=int, default=3, help="no-op reruns and dry runs to take the median of")
+    parser.add_argument("--workflow", type=Path, default=REPO,
+                        help="the workflow checkout to copy and run (default: this one), e.g. an older commit's")
     args = parser.parse_args()
     snakemake = [sys.executable, "-m", "snakemake"]
 
@@ -93,21 +127,18 @@ def main() -> None:
     make_workdir(wd, data, table, args)
 
     figures = []
-    dry, out = timed([*snakemake, "--dry-run", "--cores", str(args.cores), "--quiet", "rules"], wd)
-    figures.append(("DAG build (`snakemake --dry-run`, as found)", f"{dry:.1f} s"))
+    dry_run = [*snakemake, "--dry-run", "--cores", str(args.cores), "--quiet", "rules"]
+    figures.append(("DAG build (`snakemake --dry-run`, as found)", repeated(dry_run, wd, args.repeats)))
     if args.run and not args.no_videos:
-        run, _ = timed([*snakemake, "--cores", str(args.cores)], wd)
-        figures.append((f"full run, {args.cores} cores", f"{run / 60:.1f} min"))
+        run, _, cpu = timed([*snakemake, "--cores", str(args.cores)], wd)
+        figures.append((f"full run, {args.cores} cores", f"{run / 60:.1f} min wall, {cpu / 60:.1f} min CPU"))
     if args.run or (wd / "results/metrics.csv").exists():
-        noop, out = timed([*snakemake, "--cores", str(args.cores)], wd)
-        if "Nothing to be done" not in out:
-            sys.exit("the rerun was not a no-op:\n" + out[-2000:])
-        figures.append(("no-op rerun (`snakemake --cores N`, nothing to be done)", f"{noop:.1f} s"))
-        dry2, _ = timed([*snakemake, "--dry-run", "--cores", str(args.cores), "--quiet", "rules"], wd)
-        figures.append(("DAG build with every result present (`--dry-run`)", f"{dry2:.1f} s"))
+        figures.append(("no-op rerun (`snakemake --cores N`, nothing to be done)",
+                        repeated([*snakemake, "--cores", str(args.cores)], wd, args.repeats, "Nothing to be done")))
+        figures.append(("DAG build with every result present (`--dry-run`)", repeated(dry_run, wd, args.repeats)))
     bench = benchmark_table(wd)
     if len(bench):
-        samples = pd.read_parquet(wd / "results/validated/samples.parquet", columns=["sample_id"])
+        samples = pd.read_parquet(wd / "results/cmed_synthetic/validated/samples.parquet", columns=["sample_id"])
         extract = bench[bench["rule"] == "extract"]
         figures.append(("extraction throughput (samples / summed extract job time)",
                         f"{len(samples) / extract['s'].sum():.0f} samples/s "

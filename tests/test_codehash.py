@@ -50,3 +50,25 @@ def test_changes_with_code_not_with_comments_docstrings_or_unreached_modules(tmp
     assert changed != base and len(changed) == 16
     metrics.write_text(MODULES["metrics.py"].replace("return x", "return -x"))
     assert _fingerprint(script, src) not in (base, changed)
+
+
+def test_the_disk_cache_gives_the_same_fingerprints_without_parsing(tmp_path, monkeypatch):
+    import apexbench.codehash as codehash
+
+    def fresh(cache_dir: str) -> str:
+        monkeypatch.setenv("APEXBENCH_CACHE", cache_dir)
+        codehash._DISK = None
+        codehash._module.cache_clear()
+        return _fingerprint(script, src)
+
+    script, src = _tree(tmp_path / "tree", "from apexbench.metrics import score\nfrom apexbench import models\n")
+    uncached = fresh("")
+    assert fresh(str(tmp_path / "cache")) == uncached  # computed, then stored
+    assert (tmp_path / "cache" / "codehash.json").is_file()
+    monkeypatch.setattr(codehash.ast, "parse", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    assert fresh(str(tmp_path / "cache")) == uncached  # every module from the cache
+    # a changed module is parsed again (and only it): the cache is keyed by the source text
+    (src / "apexbench/labels.py").write_text("CLASSES = ('a', 'b', 'c')\n")
+    monkeypatch.undo()
+    changed = fresh(str(tmp_path / "cache"))
+    assert changed != uncached and fresh("") == changed

@@ -224,10 +224,10 @@ def test_gallery_section_shows_each_strip_with_captions(run):
     assert f"alpha: {n_wrong} wrong of {N - 1} samples; the {GALLERY} most confident" in gallery
 
 
-def test_gallery_thumbnails_are_small_webp_from_the_stored_crops(run):
+def test_gallery_thumbnails_are_small_jpegs_from_the_stored_crops(run):
     import base64
 
-    uris = re.findall(r'src="data:image/webp;base64,([^"]+)"', run["gallery"])
+    uris = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', run["gallery"])
     sizes = set()
     for uri in uris:
         image = cv2.imdecode(np.frombuffer(base64.b64decode(uri), np.uint8), cv2.IMREAD_COLOR)

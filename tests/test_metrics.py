@@ -251,3 +251,45 @@ def test_invalid_input_is_rejected():
         confusion_table(["neutral"], [], CLASSES)
     with pytest.raises(ValueError, match="latency_ms"):
         metrics_rows(predictions_frame().drop(columns="latency_ms"), "clf", "canonical7", CLASSES)
+
+
+def test_integer_coded_metrics_equal_scikit_learn_on_the_labels_themselves():
+    """classification_metrics hands scikit-learn integer codes (fast); every number equals scikit-learn
+    called on the string labels with the same labels= lists (absent classes, out-of-scheme and
+    no-prediction labels, tiny samples with undefined kappa)."""
+    from sklearn.exceptions import UndefinedMetricWarning
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, precision_recall_fscore_support, \
+        recall_score
+
+    from apexbench.metrics import extra_labels
+
+    rng = np.random.default_rng(7)
+    pool = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"]
+    checked = 0
+    for k in (1, 2, 3, 7):
+        classes = pool[:k]
+        for n in (1, 3, 40, 500):
+            present = list(rng.choice(classes, size=int(rng.integers(1, k + 1)), replace=False))
+            y_true = list(rng.choice(present, size=n))
+            others = classes + ["contempt", NO_PREDICTION]
+            y_pred = [t if rng.random() < 0.5 else str(rng.choice(others)) for t in y_true]
+            got = classification_metrics(y_true, y_pred, classes)
+            in_true = [c for c in classes if c in set(y_true)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+                kappa = cohen_kappa_score(y_true, y_pred, labels=classes + extra_labels(y_pred, classes),
+                                          replace_undefined_by=np.nan)
+            p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
+            expected = {
+                "accuracy": accuracy_score(y_true, y_pred),
+                "balanced_accuracy": recall_score(y_true, y_pred, labels=in_true, average="macro", zero_division=0),
+                "f1_macro": f1_score(y_true, y_pred, labels=in_true, average="macro", zero_division=0),
+                "f1_weighted": f1_score(y_true, y_pred, labels=in_true, average="weighted", zero_division=0),
+                "cohen_kappa": kappa,
+            }
+            for metric, value in expected.items():
+                assert got[metric] == value or (math.isnan(got[metric]) and math.isnan(value)), metric
+            assert got["per_class"] == {c: {"precision": float(a), "recall": float(b), "f1": float(c_), "support": int(d)}
+                                        for c, a, b, c_, d in zip(classes, p, r, f, s)}
+            checked += 1
+    assert checked == 16

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from apexbench.errors import ConfigError
+from apexbench.datasets.base import RawRow, auto_shards, shard_count
 from apexbench.plan import make_plan, user_replaces
 from conftest import REPO
 
@@ -78,7 +79,18 @@ def test_per_dataset_settings_default_to_the_top_level_ones():
 
 def test_one_dataset_mapping_is_a_one_dataset_run_named_by_its_name():
     plan = plan_of({"dataset": {"name": "fer", "format": "image_folder", "root": "x", "labels": "fer2013"}})
-    assert list(plan.datasets) == ["fer"] and plan.datasets["fer"].shards == 4
+    assert list(plan.datasets) == ["fer"] and plan.datasets["fer"].shards == "auto"
+
+
+def test_auto_shards_follow_the_work_not_the_machine():
+    def rows(n, kind="image"):
+        return [RawRow(f"s{i}", "x", f"{i}.png", kind, 0, 0, 0, "happy", i + 1) for i in range(n)]
+
+    # 2 ** round(log2(units / 1000) / 2): the count doubles when the work quadruples
+    assert [auto_shards(rows(n)) for n in (1, 981, 1999, 2001, 3589, 7999, 8001, 28709, 100000)] == \
+        [1, 1, 1, 2, 2, 2, 4, 4, 8]
+    assert auto_shards(rows(10924, "video")) == 32 and auto_shards(rows(255, "frames")) == 1
+    assert shard_count("auto", rows(28709)) == 4 and shard_count(3, rows(28709)) == 3
 
 
 def test_models_default_to_the_workflow_and_user_paths_stay_relative(tmp_path):

@@ -63,7 +63,8 @@ def _two_classifiers(workdir):
 def test_demo_on_slurm_equals_the_local_run(slurm, tmp_path, mirror_dir):
     # One models directory for both (an unavailable model's fix names where its file goes).
     offline = {"models": {"mirror": str(mirror_dir), "download": False, "dir": str(tmp_path / "models")},
-               "shards": 2}  # fewer jobs: each Slurm job pays a queue round trip and a Snakemake start
+               # fewer jobs: each Slurm job pays a queue round trip and a Snakemake start
+               "dataset": {"shards": 2}}
     local = _two_classifiers(make_workdir(tmp_path / "local", offline))
     snakemake(local, "--cores", "2")
 
@@ -73,8 +74,9 @@ def test_demo_on_slurm_equals_the_local_run(slurm, tmp_path, mirror_dir):
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", log)
     # One job per shard (its validation and extraction), one infer job per shard for the classifier
     # that can run (FER+ is unavailable: its fetch_model job is all it costs), then validate,
-    # aggregate, report_set, leaderboard and report; fetch_model and demo_media run on the submit host.
-    assert len(submitted) == 2 + 1 * 2 + 5, log[-3000:]
+    # aggregate (with the set's report page), leaderboard and report; fetch_model and demo_media run
+    # on the submit host.
+    assert len(submitted) == 2 + 1 * 2 + 4, log[-3000:]
     assert not any("fetch_model" in path or "demo_media" in path for _, path in submitted)
 
     metrics_local = (local / "results/metrics.csv").read_text()

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
-from apexbench.metrics import classification_metrics, metrics_rows
+from apexbench.labels import NO_PREDICTION
+from apexbench.metrics import LABEL_METRICS, classification_metrics, metrics_rows
 from apexbench.stats import (
     CI_METRICS,
+    _encode,
     bootstrap_indices,
     bootstrap_intervals,
+    confusion_metrics,
     fill_intervals,
-    headline_metrics,
     mcnemar_exact,
     paired_comparisons,
     percentile_interval,
+    resample_confusions,
 )
 
 CLASSES = ["neutral", "happiness", "sadness"]
@@ -50,15 +56,97 @@ def test_percentile_interval_ignores_undefined_resamples():
     assert all(math.isnan(v) for v in percentile_interval([math.nan], 0.95))
 
 
-def test_headline_metrics_equal_the_reported_definitions():
+def sklearn_resample_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int, labels: list[int]) -> dict:
+    """One resample scored with scikit-learn: the bootstrap's code before it was vectorised, kept as
+    the reference (two sklearn calls; macro / weighted means over the classes present in y_true)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        warnings.simplefilter("ignore", UserWarning)  # "a single label was found": labels= is given
+        _, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=list(range(n_classes)),
+                                                                 zero_division=0)
+        kappa = cohen_kappa_score(y_true, y_pred, labels=labels, replace_undefined_by=np.nan)
+    present = support > 0
+    return {
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "balanced_accuracy": float(recall[present].mean()),
+        "f1_macro": float(f1[present].mean()),
+        "f1_weighted": float(np.average(f1[present], weights=support[present])),
+        "cohen_kappa": float(kappa),
+    }
+
+
+def sklearn_bootstrap_intervals(y_true, y_pred, ok, classes, indices, confidence):
+    """The intervals as the per-resample scikit-learn loop computed them (the reference)."""
+    t, p, codes = _encode(list(y_true), list(y_pred), classes)
+    all_codes = sorted(set(codes) | set(p.tolist()))
+    draws = {m: [] for m in CI_METRICS}
+    for idx in indices:
+        scores = sklearn_resample_metrics(t[idx], p[idx], len(codes), all_codes)
+        for m in LABEL_METRICS:
+            draws[m].append(scores[m])
+        draws["coverage"].append(float(np.asarray(ok, dtype=bool)[idx].mean()))
+    return {m: percentile_interval(v, confidence) for m, v in draws.items()}
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def test_reference_resample_metrics_equal_the_reported_definitions():
     rng = np.random.default_rng(1)
     for _ in range(100):
         n = int(rng.integers(1, 30))
         t, p = rng.integers(0, 7, n), rng.integers(0, 9, n)
-        fast = headline_metrics(t, p, 7, list(range(9)))
+        fast = sklearn_resample_metrics(t, p, 7, list(range(9)))
         reference = classification_metrics(t, p, list(range(7)))
         for metric, value in fast.items():
             assert value == pytest.approx(reference[metric], nan_ok=True), metric
+
+
+def test_vectorised_resample_metrics_equal_sklearn_bit_for_bit():
+    """Every resample's accuracy, UAR, UF1, weighted F1 and kappa from the confusion matrices equal
+    scikit-learn's on that resample exactly (not approximately): 1 to 12 classes, classes absent
+    from the true labels, out-of-scheme predictions (codes past the classes), tiny samples where
+    kappa is undefined, and the 8+ classes where numpy's pairwise summation changes the order."""
+    rng = np.random.default_rng(2026)
+    checked = undefined = 0
+    for n_classes in (1, 2, 3, 4, 7, 8, 9, 12):
+        for extra in (0, 1, 3):
+            for n in (1, 2, 5, 40, 300):
+                present = rng.choice(n_classes, size=int(rng.integers(1, n_classes + 1)), replace=False)
+                t = rng.choice(present, size=n)
+                p = rng.integers(0, n_classes + extra, size=n)
+                agree = rng.random(n) < 0.4
+                p[agree] = t[agree]
+                labels = list(range(n_classes + extra))
+                indices = bootstrap_indices(n, 25, seed=int(rng.integers(1 << 30)))
+                got = confusion_metrics(resample_confusions(t, p, len(labels), indices), n_classes)
+                for b, idx in enumerate(indices):
+                    ref = sklearn_resample_metrics(t[idx], p[idx], n_classes, labels)
+                    for metric in LABEL_METRICS:
+                        assert _same(float(got[metric][b]), ref[metric]), (metric, n_classes, extra, n, b,
+                                                                             got[metric][b], ref[metric])
+                    undefined += math.isnan(ref["cohen_kappa"])
+                    checked += 1
+    assert checked == 8 * 3 * 5 * 25 and undefined > 0
+
+
+def test_bootstrap_intervals_equal_the_sklearn_loop_exactly():
+    """The intervals themselves, on string labels with no-prediction and out-of-scheme predictions,
+    under canonical7 (7 classes, one absent from the true labels) and 1,000 resamples."""
+    classes = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"]
+    rng = np.random.default_rng(5)
+    n = 700
+    y_true = rng.choice(classes[:6], size=n)
+    y_pred = np.where(rng.random(n) < 0.55, y_true, rng.choice(classes + ["contempt", NO_PREDICTION], size=n))
+    ok = y_pred != NO_PREDICTION
+    indices = bootstrap_indices(n, 1000, seed=0)
+    got = bootstrap_intervals(y_true, y_pred, ok, classes, indices, 0.95)
+    assert got == sklearn_bootstrap_intervals(y_true, y_pred, ok, classes, indices, 0.95)
+    # small chunks (several bincount steps) give the same matrices
+    t, p, _ = _encode(list(y_true), list(y_pred), classes)
+    np.testing.assert_array_equal(resample_confusions(t, p, 9, indices, chunk=5000),
+                                  resample_confusions(t, p, 9, indices))
 
 
 def test_bootstrap_interval_of_accuracy_matches_a_direct_computation():

@@ -129,8 +129,7 @@ def test_training_export_and_benchmark_through_snakemake(folders, tmp_path):
     train_root, val_root = folders
     workdir = make_workdir(tmp_path, {
         "dataset": {"name": "patterns", "format": "image_folder", "root": str(val_root), "labels": "fer2013",
-                    "demo": False},
-        "shards": 2,
+                    "demo": False, "shards": 2},
         "faces": {"detector": "none", "crop_size": 48, "margin": 0.0},
         "classifiers": {"cnn_fp32": {"kind": "cnn", "precision": "fp32"},
                         "cnn_int8": {"kind": "cnn", "precision": "int8", "batch_size": 1}},
@@ -173,7 +172,7 @@ def test_training_export_and_benchmark_through_snakemake(folders, tmp_path):
     # Cached: nothing reruns; a training option reruns training, export and the CNN branches only.
     assert planned_jobs(workdir) == {}
     edit_config(workdir, {"train": {"epochs": 3}})
-    assert planned_jobs(workdir) == {"train_cnn": 1, "export_cnn": 1, "infer": 4, "aggregate": 1, "report_set": 1,
+    assert planned_jobs(workdir) == {"train_cnn": 1, "export_cnn": 1, "infer": 4, "aggregate": 1,
                                      "leaderboard": 1, "report": 1, "all": 1}
     edit_config(workdir, {"train": {"epochs": 2}})
     assert planned_jobs(workdir) == {}

@@ -14,10 +14,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 
+from .cache import JsonCache, digest
+
 PACKAGE = "apexbench"
+# What a cached result depends on besides the source: this algorithm and ast.dump's format (per Python).
+_VERSION = f"codehash-2 python{sys.version_info.major}.{sys.version_info.minor}"
 # "apexbench.module:Attribute": a module imported by name at run time (apexbench.kinds' adapters).
 _IMPORT_PATH = re.compile(rf"^({PACKAGE}(?:\.\w+)+):\w+$")
 
@@ -69,12 +74,14 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-@lru_cache(maxsize=None)
-def _parsed(path: Path, stamp: tuple[int, int]) -> tuple[ast.AST, str]:
-    """A module's syntax tree and its docstring-free dump, parsed once per file version (``stamp``:
-    mtime and size) however many rules' scripts reach it."""
-    tree = _strip_docstrings(ast.parse(path.read_text(encoding="utf-8")))  # imports are unaffected
-    return tree, ast.dump(tree)
+_DISK: JsonCache | None = None
+
+
+def _disk() -> JsonCache:
+    global _DISK
+    if _DISK is None:
+        _DISK = JsonCache("codehash")
+    return _DISK
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -82,34 +89,45 @@ def _stamp(path: Path) -> tuple[int, int]:
     return stat.st_mtime_ns, stat.st_size
 
 
-def _parse(path: Path) -> tuple[ast.AST, str]:
-    return _parsed(path, _stamp(path))
-
-
 @lru_cache(maxsize=None)
-def _module_imports(path: Path, stamp: tuple[int, int], package: str | None) -> frozenset[str]:
-    return frozenset(_imported_modules(_parsed(path, stamp)[0], package))
+def _module(path: Path, stamp: tuple[int, int], package: str | None) -> tuple[str, frozenset[str]]:
+    """(sha256 of the module's docstring-free syntax-tree dump, the package modules its imports may
+    load), once per file version (``stamp``: mtime and size) in a process, and from the disk cache
+    when this source was seen before."""
+    source = path.read_bytes()
+    key = digest(_VERSION, package or "", source)
+    hit = _disk().get(key)
+    if hit is not None:
+        return hit[0], frozenset(hit[1])
+    tree = _strip_docstrings(ast.parse(source.decode("utf-8")))  # imports are unaffected
+    tree_hash = hashlib.sha256(ast.dump(tree).encode("utf-8")).hexdigest()
+    imports = frozenset(_imported_modules(tree, package))
+    _disk().put(key, [tree_hash, sorted(imports)])
+    return tree_hash, imports
 
 
 def package_modules(script: str | Path, src: str | Path) -> list[Path]:
     """The package files ``script`` reaches through its imports, sorted."""
-    src = Path(src)
+    src, script = Path(src), Path(script)
     seen: dict[str, Path] = {}
-    todo = sorted(_imported_modules(ast.parse(Path(script).read_text(encoding="utf-8")), None))
+    todo = sorted(_module(script, _stamp(script), None)[1])
     while todo:
         name = todo.pop()
         if name in seen or (path := _module_file(src, name)) is None:
             continue
         seen[name] = path
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        todo.extend(_module_imports(path, _stamp(path), package) - set(seen))
+        todo.extend(_module(path, _stamp(path), package)[1] - set(seen))
     return sorted(seen.values())
 
 
 @lru_cache(maxsize=None)
 def code_fingerprint(script: str | Path, src: str | Path) -> str:
     """sha256 (16 hex digits) over the syntax trees of the package modules ``script`` reaches."""
-    digest = hashlib.sha256()
+    h = hashlib.sha256()
     for path in package_modules(script, src):
-        digest.update(_dotted(Path(src), path).encode() + b"\0" + _parse(path)[1].encode() + b"\0")
-    return digest.hexdigest()[:16]
+        package = _dotted(Path(src), path)
+        package = package if path.name == "__init__.py" else package.rpartition(".")[0]
+        h.update(_dotted(Path(src), path).encode() + b"\0" + _module(path, _stamp(path), package)[0].encode() + b"\0")
+    _disk().save()
+    return h.hexdigest()[:16]

@@ -1,24 +1,39 @@
-"""Configuration: JSON-schema validation with defaults, reported as one line per problem."""
+"""Configuration: JSON-schema validation with defaults, reported as one line per problem.
+
+The schema check of a valid config is kept in ``apexbench.cache`` under the hash of the config, the
+schema file, the kinds, this module's code and jsonschema's version: every Snakemake command (a no-op
+rerun too) validates the config, and importing jsonschema alone costs 0.15-0.35 s of CPU.
+"""
 
 from __future__ import annotations
 
 import copy
+import glob
+import importlib.util
+import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
+
+from .cache import JsonCache, digest
 
 from .classifiers.spec import GenericSpec, with_defaults
 from .errors import ConfigError
 from .kinds import COMMON_KEYS, KINDS, kinds_accepting
 from .models import INLINE_PREFIX, entry_from_config, inline_model_entry
 
+if TYPE_CHECKING:
+    import jsonschema
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def _with_defaults(validator_class):
     """A validator that also fills ``default`` values into the instance (objects get them first)."""
+    import jsonschema
+
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
@@ -32,6 +47,8 @@ def _with_defaults(validator_class):
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
+    import jsonschema
+
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties":
         return f"{where}: {error.message}; check the key's spelling against config/README.md"
@@ -61,16 +78,55 @@ def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
     return schema
 
 
+def _json_safe(value: Any) -> bool:
+    """Whether ``value`` comes back from JSON equal, with the same types (no tuples, dates or
+    non-string keys)."""
+    try:
+        return json.loads(json.dumps(value)) == value
+    except (TypeError, ValueError):
+        return False
+
+
+def _jsonschema_version() -> str:
+    spec = importlib.util.find_spec("jsonschema")
+    site = Path(spec.origin).parents[1] if spec and spec.origin else None
+    return ",".join(sorted(os.path.basename(p) for p in glob.glob(str(site / "jsonschema-*.dist-info")))) if site \
+        else "none"
+
+
+def _cache_key(config: dict[str, Any], schema: dict | None) -> str | None:
+    """The cache key of a schema check, or None when the config does not survive JSON unchanged (its
+    key order is kept: the order of datasets and classifiers is the order of the run)."""
+    if not _json_safe(config):
+        return None
+    schema_text = json.dumps(schema) if schema is not None else \
+        SCHEMA_PATH.read_text(encoding="utf-8") + json.dumps(sorted(KINDS))
+    return digest("config-1", Path(__file__).read_text(encoding="utf-8"), _jsonschema_version(), schema_text,
+                  json.dumps(config))
+
+
 def validate_config(config: dict[str, Any], source: str = "config", schema: dict | None = None) -> dict:
     """Return a validated copy of ``config`` with defaults filled; ConfigError (one line) if invalid."""
-    schema = schema or load_schema()
-    instance = copy.deepcopy(config)
-    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        first = _describe(errors[0])
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ConfigError(f"{source}: {first}{more}")
+    key = _cache_key(config, schema)
+    cache = JsonCache("config") if key else None
+    cached = cache.get(key) if cache else None
+    if cached is not None:
+        instance = cached
+    else:
+        import jsonschema
+
+        schema = schema or load_schema()
+        instance = copy.deepcopy(config)
+        validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            first = _describe(errors[0])
+            more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+            raise ConfigError(f"{source}: {first}{more}")
+        if cache and _json_safe(instance):
+            cache.put(key, instance)
+            cache.save()
+            instance = copy.deepcopy(instance)
     for key, data in instance["models"].get("entries", {}).items():
         # classifier-<name> keys hold inline models: present only in a config validated before
         owner = instance["classifiers"].get(key[len(INLINE_PREFIX):], {}) if key.startswith(INLINE_PREFIX) else None

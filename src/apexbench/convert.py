@@ -229,9 +229,16 @@ def check_samples(rows) -> list[dict]:
     """The samples whose media check a conversion: the first rows (by id) with usable onset and APEX
     indices. Chosen from the dataset inside the job rather than passed as a rule param, so editing
     some other detail of a row (a label, an offset) does not reconvert the model."""
-    dicts = sorted((r if isinstance(r, dict) else r.to_dict() for r in rows), key=lambda r: r["sample_id"])
-    usable = [r for r in dicts if all(isinstance(r[k], int) and r[k] >= 0 for k in ("onset", "apex"))]
-    return usable[:CHECK_SAMPLE_LIMIT]
+    def get(row, key):
+        return row[key] if isinstance(row, dict) else getattr(row, key)
+
+    usable = []
+    for row in sorted(rows, key=lambda r: get(r, "sample_id")):  # only the chosen rows become dicts
+        if all(isinstance(get(row, k), int) and get(row, k) >= 0 for k in ("onset", "apex")):
+            usable.append(row if isinstance(row, dict) else row.to_dict())
+            if len(usable) == CHECK_SAMPLE_LIMIT:
+                break
+    return usable
 
 
 def sample_crops(samples: Sequence[dict], root: str | os.PathLike, faces_cfg: dict | None,

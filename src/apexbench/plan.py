@@ -50,7 +50,7 @@ class DatasetPlan:
     name: str
     spec: dict
     faces: dict
-    shards: int
+    shards: int | str  # a number, or "auto" (resolved from the rows: datasets.base.shard_count)
     scheme: str
     evaluation: dict
 
@@ -139,6 +139,10 @@ def _raw_datasets(config: Mapping[str, Any]) -> dict[str, dict]:
     return {str(spec.get("name", "dataset")): spec}
 
 
+def _shards(value) -> int | str:
+    return value if value == "auto" else int(value)
+
+
 def make_plan(config: Mapping[str, Any], user_config: Mapping[str, Any] | None = None,
               workflow_dir: str | Path = ".", source: str = "config") -> RunPlan:
     """The plan of a run from Snakemake's ``config`` and the user's part of it (``--configfile`` and
@@ -168,7 +172,7 @@ def make_plan(config: Mapping[str, Any], user_config: Mapping[str, Any] | None =
             name=name,
             spec=full,
             faces=_deep_merge(validated["faces"], spec.get("faces", {})),
-            shards=int(spec.get("shards", validated["shards"])),
+            shards=_shards(spec.get("shards", validated["shards"])),
             scheme=spec.get("label_scheme", validated["label_scheme"]),
             evaluation=_deep_merge(validated["evaluation"], spec.get("evaluation", {})),
         )

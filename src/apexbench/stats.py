@@ -2,10 +2,17 @@
 
 Bootstrap: one matrix of resampled sample indices (``bootstrap_indices``, drawn with a fixed seed)
 is shared by every classifier evaluated on the same samples, so intervals are reproducible and the
-paired accuracy difference is resampled on the same draws for both classifiers. Each resample is
-scored with scikit-learn (``headline_metrics``: the definitions of ``metrics.classification_metrics``
-from two sklearn calls instead of six, tested equal to it); a resample on which a metric is undefined (NaN, e.g. kappa
-when every resampled sample has the same label) is left out of that metric's percentiles.
+paired accuracy difference is resampled on the same draws for both classifiers. Every resample is
+scored at once: its confusion matrix is one ``np.bincount`` row (``resample_confusions``), and
+accuracy, UAR, UF1, weighted F1 and kappa are taken from the matrices (``confusion_metrics``) with
+scikit-learn's definitions and its floating-point operations in its order (precision, recall and F1
+as in ``precision_recall_fscore_support`` with ``zero_division=0``, the means over the classes
+present in the resample, kappa as ``cohen_kappa_score`` over the classes plus the out-of-scheme
+predictions), so each resample's numbers equal scikit-learn's on that resample bit for bit
+(``tests/test_stats.py`` checks them against the scikit-learn calls on random cases). The point
+metrics themselves stay scikit-learn's (``metrics.classification_metrics``). A resample on which a
+metric is undefined (NaN, e.g. kappa when every resampled sample has the same label) is left out of
+that metric's percentiles.
 
 McNemar: on the samples both classifiers were asked about, ``b`` = only A right, ``c`` = only B
 right; the exact two-sided p-value is the binomial test of ``min(b, c)`` successes in ``b + c``
@@ -18,17 +25,12 @@ perturbation).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
 from .metrics import LABEL_METRICS
-from .progress import Progress
 
 # Headline metrics that get an interval: the label metrics plus coverage.
 CI_METRICS = LABEL_METRICS + ("coverage",)
@@ -67,23 +69,82 @@ def _encode(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]
             list(range(len(classes))))
 
 
-def headline_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int, labels: list[int]) -> dict:
-    """``LABEL_METRICS`` of integer-coded labels (classes ``0..n_classes-1``; ``labels`` = every code),
-    with the definitions of ``metrics.classification_metrics`` from two scikit-learn calls: the
-    per-class precision/recall/F1/support (macro and weighted means are taken over the classes present
-    in ``y_true``, as sklearn's ``average=`` does with ``labels=present``) and Cohen's kappa."""
-    _, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=list(range(n_classes)),
-                                                             zero_division=0)
-    present = support > 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        kappa = cohen_kappa_score(y_true, y_pred, labels=labels, replace_undefined_by=np.nan)
+def resample_confusions(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int, indices: np.ndarray,
+                        chunk: int = 1 << 22) -> np.ndarray:
+    """(resamples, n_labels, n_labels) counts: resample b's confusion matrix (rows true, columns
+    predicted) of integer-coded labels ``0..n_labels-1``; ``chunk`` bounds the temporary arrays
+    (resampled elements per step)."""
+    resamples, n = indices.shape
+    cells = n_labels * n_labels
+    pairs = np.asarray(y_true, dtype=np.int64) * n_labels + np.asarray(y_pred, dtype=np.int64)
+    out = np.empty((resamples, cells), dtype=np.int64)
+    step = max(1, chunk // max(n, 1))
+    for start in range(0, resamples, step):
+        codes = pairs[indices[start:start + step]]
+        rows = codes.shape[0]
+        codes += (np.arange(rows, dtype=np.int64) * cells)[:, None]
+        out[start:start + rows] = np.bincount(codes.ravel(), minlength=rows * cells).reshape(rows, cells)
+    return out.reshape(resamples, n_labels, n_labels)
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator as float64, 0 where the denominator is 0 (sklearn's ``_prf_divide``
+    with ``zero_division=0``)."""
+    mask = denominator == 0
+    denominator = np.asarray(denominator, dtype=np.float64).copy()
+    denominator[mask] = 1
+    result = np.asarray(numerator, dtype=np.float64) / denominator
+    result[mask] = 0.0
+    return result
+
+
+def _masked_rows(values: np.ndarray, mask: np.ndarray, reduce) -> np.ndarray:
+    """``reduce(values[b][mask[b]])`` for every row b, computed once per distinct mask on the rows
+    that share it (a row's masked values are a contiguous array, as scikit-learn's are)."""
+    out = np.full(values.shape[0], np.nan)
+    patterns, inverse = np.unique(mask, axis=0, return_inverse=True)
+    for g, pattern in enumerate(patterns):
+        rows = np.flatnonzero(inverse.reshape(-1) == g)
+        if pattern.any():
+            out[rows] = reduce(np.ascontiguousarray(values[rows][:, pattern]), rows, pattern)
+    return out
+
+
+def confusion_metrics(confusions: np.ndarray, n_classes: int) -> dict[str, np.ndarray]:
+    """``LABEL_METRICS`` of each confusion matrix (classes ``0..n_classes-1`` first, then the
+    out-of-scheme predicted labels), with the definitions of ``metrics.classification_metrics``: macro
+    and weighted means over the classes present in the true labels, kappa over every label."""
+    conf = np.asarray(confusions, dtype=np.int64)
+    resamples, n_labels = conf.shape[0], conf.shape[1]
+    classes = np.arange(n_classes)
+    tp = conf[:, classes, classes]
+    true = conf[:, :n_classes, :].sum(axis=2)
+    pred = conf[:, :, :n_classes].sum(axis=1)
+    n = conf.sum(axis=(1, 2))
+    recall = _divide(tp, true)
+    f1 = _divide(2.0 * tp.astype(np.float64), 1.0 * true.astype(np.float64) + pred.astype(np.float64))
+    present = true > 0
+
+    def weighted(values, rows, pattern):
+        w = true[rows][:, pattern]
+        return np.multiply(values, w, dtype=np.float64).sum(axis=1) / w.sum(axis=1, dtype=np.float64)
+
+    # Cohen's kappa as sklearn computes it: expected = outer(column sums, row sums) / n, off-diagonal.
+    conf_f = conf.astype(np.float64)
+    sum0, sum1 = conf_f.sum(axis=1), conf_f.sum(axis=2)
+    expected = sum0[:, :, None] * sum1[:, None, :] / sum0.sum(axis=1)[:, None, None]
+    off = np.ones((n_labels, n_labels))
+    np.fill_diagonal(off, 0)
+    observed = (off * conf_f).reshape(resamples, -1).sum(axis=1)
+    chance = (off * expected).reshape(resamples, -1).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(chance == 0, np.nan, 1 - observed / np.where(chance == 0, 1.0, chance))
     return {
-        "accuracy": float(np.mean(y_true == y_pred)),
-        "balanced_accuracy": float(recall[present].mean()),
-        "f1_macro": float(f1[present].mean()),
-        "f1_weighted": float(np.average(f1[present], weights=support[present])),
-        "cohen_kappa": float(kappa),
+        "accuracy": np.trace(conf, axis1=1, axis2=2).astype(np.float64) / n,
+        "balanced_accuracy": _masked_rows(recall, present, lambda v, rows, pattern: v.mean(axis=1)),
+        "f1_macro": _masked_rows(f1, present, lambda v, rows, pattern: v.mean(axis=1)),
+        "f1_weighted": _masked_rows(f1, present, weighted),
+        "cohen_kappa": kappa,
     }
 
 
@@ -91,19 +152,15 @@ def bootstrap_intervals(y_true: Sequence[str], y_pred: Sequence[str], ok: Sequen
                         indices: np.ndarray, confidence: float = 0.95, log=None, label: str = "") -> dict:
     """``{metric: (ci_low, ci_high)}`` for ``CI_METRICS`` from the resamples in ``indices``."""
     t, p, codes = _encode(list(y_true), list(y_pred), classes)
-    all_codes = sorted(set(codes) | set(p.tolist()))
     ok = np.asarray(ok, dtype=bool)
-    draws = {m: [] for m in CI_METRICS}
-    if len(t) == 0:
+    if len(t) == 0 or len(indices) == 0:
         return {m: (math.nan, math.nan) for m in CI_METRICS}
-    progress = Progress("bootstrap", len(indices), "resamples", log, every=250, name=label)
-    for b, idx in enumerate(indices, 1):
-        scores = headline_metrics(t[idx], p[idx], len(codes), all_codes)
-        for m in LABEL_METRICS:
-            draws[m].append(scores[m])
-        draws["coverage"].append(float(ok[idx].mean()))
-        progress.update(b)
-    return {m: percentile_interval(v, confidence) for m, v in draws.items()}
+    n_labels = max(len(codes), int(p.max()) + 1)
+    draws = confusion_metrics(resample_confusions(t, p, n_labels, indices), len(codes))
+    draws["coverage"] = ok[indices].mean(axis=1)
+    if log is not None:
+        print(f"[bootstrap] {label + ': ' if label else ''}{len(indices)} resamples", file=log)
+    return {m: percentile_interval(draws[m], confidence) for m in CI_METRICS}
 
 
 def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict:
@@ -114,6 +171,8 @@ def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict:
         raise ValueError(f"paired samples differ in number: {a.size} vs {b.size}")
     a_only, b_only = int((a & ~b).sum()), int((~a & b).sum())
     discordant = a_only + b_only
+    from scipy.stats import binomtest  # scipy.stats costs 0.6 s to import: only when there is a pair to test
+
     p_value = float(binomtest(min(a_only, b_only), discordant, 0.5).pvalue) if discordant else 1.0
     return {"n": int(a.size), "both_correct": int((a & b).sum()), "a_only": a_only, "b_only": b_only,
             "both_wrong": int((~a & ~b).sum()), "p_value": p_value}

@@ -1,7 +1,8 @@
 # Aggregation, per evaluation set (a dataset or a composite): every classifier's predictions ->
-# the set's metrics.csv, confusion matrices, statistics and summary; then one gather step for the
-# run: results/metrics.csv (every set, `dataset` column first), the leaderboard, the paired tests
-# with Holm's correction, the run summary and provenance.
+# the set's metrics.csv, confusion matrices, statistics, summary, its report page (with its section
+# of the index and the error gallery) and its sample browser; then one gather step for the run:
+# results/metrics.csv (every set, `dataset` column first), the leaderboard, the paired tests with
+# Holm's correction, the run summary and provenance.
 
 
 rule aggregate:
@@ -27,12 +28,29 @@ rule aggregate:
         confidence="results/{evalset}/stats/confidence_buckets.csv",
         coverage="results/{evalset}/stats/coverage_accuracy.csv",
         robustness="results/{evalset}/stats/robustness.csv",
+        # The set's page (apexbench.report) is drawn here from the tables and figures just made: a job
+        # of its own would pay a process start and the imports of pandas and matplotlib again.
+        page=report(
+            "results/{evalset}/report.html",
+            caption="../report/set_report.rst",
+            category="Report",
+            subcategory="{evalset}",
+        ),
+        section="results/{evalset}/report/section.html",
+        browser=report(
+            "results/{evalset}/samples.html",
+            caption="../report/samples.rst",
+            category="Report",
+            subcategory="{evalset}",
+        ),
     params:
         code=code("aggregate"),
         evalset=lambda w: set_info(w.evalset),
         layout=lambda w: prediction_layout(w.evalset),
         status={name: status_records(name) for name in CLASSIFIERS},
         trained=TRAINED,
+        views=lambda w: set_views(w.evalset),
+        report=CFG["report"],
         statistics=CFG["statistics"],
         confidence=CFG["confidence"],
     conda:

@@ -3,6 +3,7 @@
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 # The package lives in src/; scripts find it through workflow/scripts/_apexbench_path.py.
@@ -11,12 +12,12 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from apexbench.codehash import code_fingerprint
 from apexbench.convert import check_samples, converted_is_stale, converted_status_path
 from apexbench.datasets import read_dataset
-from apexbench.datasets.base import shard_of
+from apexbench.datasets.base import shard_count, shard_of
 from apexbench.datasets.coding_tables import FRAMES, frame_path
 from apexbench.kinds import CONVERTED_KINDS, TRAINED_KINDS
 from apexbench.demo import DEMO_FILES
 from apexbench.errors import ApexbenchError
-from apexbench.fsutil import is_inside
+from apexbench.fsutil import media_stamp
 from apexbench.models import fetch_config, run_registry, status_is_stale
 from apexbench.plan import make_plan
 from apexbench.train.data import folder_fingerprint
@@ -35,9 +36,11 @@ except ApexbenchError as err:
     fail(err)
 
 CFG = PLAN.config
-DATASETS = (
-    PLAN.datasets
-)  # name -> DatasetPlan (spec, faces, shards, scheme, evaluation)
+# name -> DatasetPlan (spec, faces, shards, scheme, evaluation), `shards: auto` resolved from the rows
+DATASETS = {
+    name: replace(plan, shards=shard_count(plan.shards, ROWS[name]))
+    for name, plan in PLAN.datasets.items()
+}
 COMPOSITES = PLAN.composites  # name -> CompositePlan (sources, scheme, evaluation)
 SETS = PLAN.sets  # every evaluation set: datasets, then composites
 CLASSIFIERS = PLAN.classifiers
@@ -53,11 +56,16 @@ def names_pattern(names):
 def code(script):
     """Fingerprint of the package code workflow/scripts/<script>.py reaches: every rule has it as a
     param, so editing a module reruns the jobs that run it (Snakemake itself sees only the script).
+    A param function, so only the rules of the DAG's jobs parse their modules (once per script).
     """
     base = Path(workflow.basedir)
-    return code_fingerprint(
-        base / "workflow" / "scripts" / f"{script}.py", base / "src"
-    )
+
+    def fingerprint(wildcards):
+        return code_fingerprint(
+            base / "workflow" / "scripts" / f"{script}.py", base / "src"
+        )
+
+    return fingerprint
 
 
 # --- datasets, shards and media --------------------------------------------------------------------
@@ -83,20 +91,37 @@ def _media_files(dataset, row):
     return [f"{root}/{row['source']}"]
 
 
+def _shard_files(dataset, shard):
+    return sorted(
+        {p for r in SHARD_ROWS[dataset][int(shard)] for p in _media_files(dataset, r)}
+    )
+
+
 def shard_media(wildcards):
-    """Media files of one shard that exist or that demo_media builds; a changed file reruns its
-    shard. Paths outside the dataset root are left out (validate rejects them unopened).
+    """The demo's media files of one shard: the demo_media rule makes them, so they are inputs. Other
+    datasets' media are not inputs (Snakemake would stat and checksum every one of them again and
+    again while scheduling): ``shard_media_stamp`` fingerprints them in a param instead.
     """
-    plan = DATASETS[wildcards.dataset]
-    rows = SHARD_ROWS[wildcards.dataset][int(wildcards.shard)]
-    paths = sorted({p for r in rows for p in _media_files(wildcards.dataset, r)})
-    inside = plan.spec["allow_outside_root"] or None
+    if not DATASETS[wildcards.dataset].demo:
+        return []
     return [
-        p
-        for p in paths
-        if p in DEMO_MEDIA
-        or (Path(p).is_file() and (inside or is_inside(plan.spec["root"], p)))
+        p for p in _shard_files(wildcards.dataset, wildcards.shard) if p in DEMO_MEDIA
     ]
+
+
+def shard_media_stamp(wildcards):
+    """Size and modification time of every media file of one shard (one stat each, nothing opened):
+    a replaced, edited or touched file reruns its shard."""
+    if DATASETS[wildcards.dataset].demo:
+        return ""
+    key = (wildcards.dataset, int(wildcards.shard))
+    # Params are evaluated again when a checkpoint updates the DAG: stat the files once.
+    if key not in _MEDIA_STAMPS:
+        _MEDIA_STAMPS[key] = media_stamp(_shard_files(*key))
+    return _MEDIA_STAMPS[key]
+
+
+_MEDIA_STAMPS = {}
 
 
 def samples_path(evalset):
@@ -296,8 +321,8 @@ def prediction_layout(evalset):
 
 
 def aggregate_inputs(wildcards):
-    """The set's samples, the prediction files of every classifier that can run, and the status
-    record of every classifier (its fix when it cannot)."""
+    """The set's samples (and a dataset's rejected rows), the prediction files of every classifier
+    that can run, and the status record of every classifier (its fix when it cannot)."""
     evalset = wildcards.evalset
     layout = prediction_layout(evalset)
     predictions = [
@@ -308,40 +333,17 @@ def aggregate_inputs(wildcards):
         for _, paths in groups
         for path in paths
     ]
-    return {
+    inputs = {
         "samples": samples_path(evalset),
         "predictions": predictions,
         "models": sorted({p for c in CLASSIFIERS for p in ready_records(c)}),
     }
-
-
-def set_report_inputs(wildcards):
-    evalset = wildcards.evalset
-    stats = f"results/{evalset}/stats"
-    inputs = {
-        "metrics": f"results/{evalset}/metrics.csv",
-        "paired": f"{stats}/paired.csv",
-        "confidence": f"{stats}/confidence_buckets.csv",
-        "coverage": f"{stats}/coverage_accuracy.csv",
-        "robustness": f"{stats}/robustness.csv",
-        "samples": samples_path(evalset),
-        "confusion": f"results/{evalset}/confusion",
-    }
-    if evalset in DATASETS:
+    if evalset in DATASETS:  # the report page lists what validation removed
         inputs["rejected"] = f"results/{evalset}/validated/rejected.csv"
-    # The error gallery and the sample browser: frame shards and unperturbed predictions (set_views).
-    views = set_views(evalset)
-    inputs["frames"] = [path for _, paths in views["frames"] for path in paths]
-    inputs["predictions"] = [
-        path
-        for clf, groups in views["predictions"].items()
-        if classifier_ready(clf)
-        for _, paths in groups
-        for path in paths
+    # The error gallery and the sample browser (set_views) read the frame shards' stored crops.
+    inputs["frames"] = [
+        path for _, paths in set_views(evalset)["frames"] for path in paths
     ]
-    # The status records those choices were read from, as files: Snakemake then evaluates this again
-    # once their checkpoint jobs have run (else this job would run with the choice made before them).
-    inputs["models"] = sorted({p for c in CLASSIFIERS for p in ready_records(c)})
     return inputs
 
 

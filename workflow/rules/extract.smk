@@ -1,6 +1,8 @@
 # Validation and extraction of one shard, in one job: the shard's rows are checked (passed as params,
 # so a changed row reruns only its shard; rejected rows keep a reason), then the onset and APEX
 # frames of every accepted sample are read by seeking, the face is detected on the APEX and cropped.
+# The media files are not inputs (except the demo's, which a rule makes): their sizes and
+# modification times are a param (`media`), one stat per file at DAG-build time.
 # One job rather than two: each job pays a process start and its imports, a media file is opened
 # once, and no job group is needed on a cluster (Snakemake's groups break when a checkpoint, like
 # fetch_model, reshapes the DAG: snakemake/snakemake#4202).
@@ -15,6 +17,7 @@ rule extract:
         frames="results/{dataset}/frames/shard-{shard}.parquet",
     params:
         code=code("extract"),
+        media=shard_media_stamp,
         rows=lambda w: SHARD_ROWS[w.dataset][int(w.shard)],
         dataset=lambda w: DATASETS[w.dataset].spec,
         n_shards=lambda w: DATASETS[w.dataset].shards,
