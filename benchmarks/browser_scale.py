@@ -140,13 +140,13 @@ def main(argv: list[str] | None = None) -> int:
         "metrics": "metrics.csv", "summary": "summary.md", "confusion": "confusion", "paired": "stats/paired.csv",
         "confidence": "stats/confidence.csv", "coverage": "stats/coverage.csv", "robustness": "stats/robust.csv"}.items()}
     with open(args.workdir / "aggregate.log", "w") as log:
-        aggregate_set(info, args.workdir / "samples.parquet", {c: {"none": g} for c, g in run["layout"].items()},
-                      {}, {"bootstrap": 0, "seed": 0, "confidence_level": 0.95}, {}, out, log)
+        layout = {c: {"none": g} for c, g in run["layout"].items()}
+        results = aggregate_set(info, args.workdir / "samples.parquet", layout, {},
+                                {"bootstrap": 0, "seed": 0, "confidence_level": 0.95}, {}, out, log)
     page = args.workdir / "results/samples.html"
-    inputs = {"samples": args.workdir / "samples.parquet", "metrics": out["metrics"]}
     start = time.perf_counter()
     cpu = time.process_time()
-    gallery = write_set_views(inputs, info, {"predictions": run["layout"], "frames": run["frames"]}, {}, page,
+    gallery = write_set_views(args.workdir / "samples.parquet", info, results, run["frames"], {}, page,
                               set_anchor(info["name"]))
     print(f"browser + gallery built in {time.perf_counter() - start:.1f} s wall, {time.process_time() - cpu:.1f} s CPU")
     print(f"samples.html: {page.stat().st_size / 1e6:.1f} MB; gallery fragment: {len(gallery.encode()) / 1e6:.2f} MB")

@@ -17,7 +17,7 @@ from apexbench.browser import check_page, page_ok, screenshot
 from apexbench.composite import pool_samples
 from apexbench.gallery import (
     ClassifierView, browser_rows, classifier_views, face_status, most_confident_wrong, no_face_ids,
-    unavailable_notes, write_set_views, wrong_by_every,
+    write_set_views, wrong_by_every,
 )
 from apexbench.infer import PREDICTION_SCHEMA
 from apexbench.labels import FER2013_ORDER, SCHEMES
@@ -124,9 +124,9 @@ def _aggregate(root, info, samples_path, layout):
         "confidence": "stats/confidence_buckets.csv", "coverage": "stats/coverage_accuracy.csv",
         "robustness": "stats/robustness.csv"}.items()}
     with open(root / f"aggregate-{info['name']}.log", "w") as log:
-        aggregate_set(info, samples_path, {c: {"none": g} for c, g in layout.items()}, RECORDS, STATISTICS, {}, out,
-                      log)
-    return out
+        results = aggregate_set(info, samples_path, {c: {"none": g} for c, g in layout.items()}, RECORDS, STATISTICS,
+                                {}, out, log)
+    return out, results
 
 
 @pytest.fixture(scope="module")
@@ -137,23 +137,21 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("gallery")
     samples, layout, frames = _write_set(root, "syn")
     info = {"name": "syn", "kind": "dataset", "scheme": "canonical7", "sources": ["syn"], "cross_train": None}
-    out = _aggregate(root, info, root / "syn/samples.parquet", layout)
+    out, results = _aggregate(root, info, root / "syn/samples.parquet", layout)
     inputs = {k: out[k] for k in ("metrics", "paired", "confidence", "coverage", "robustness", "confusion")}
     inputs["samples"] = root / "syn/samples.parquet"
     page_dir = root / "results/syn"
     with open(root / "browser.log", "w") as log:
-        gallery = write_set_views(inputs, info, {"predictions": layout, "frames": frames},
-                                  {"gallery": GALLERY, "browser_page": 10}, page_dir / "samples.html",
-                                  set_anchor("syn"), log)
+        gallery = write_set_views(inputs["samples"], info, results, frames, {"gallery": GALLERY, "browser_page": 10},
+                                  page_dir / "samples.html", set_anchor("syn"), log)
     write_set_report(inputs, info, STATISTICS, {}, page_dir / "report.html", page_dir / "report/section.html",
                      gallery)
     return {"root": root, "samples": samples, "layout": layout, "frames": frames, "inputs": inputs,
-            "gallery": gallery, "page": page_dir / "report.html", "browser": page_dir / "samples.html"}
+            "results": results, "gallery": gallery, "page": page_dir / "report.html", "browser": page_dir / "samples.html"}
 
 
 def _views(run):
-    notes = unavailable_notes(read_metrics_csv(run["inputs"]["metrics"]), "syn")
-    return classifier_views(run["samples"], run["layout"], "canonical7", notes)
+    return classifier_views(run["results"], "canonical7")
 
 
 def _expected_wrong(name):
@@ -284,7 +282,7 @@ def test_building_opens_no_video(run, monkeypatch, tmp_path):
         if hasattr(apexbench.video, name):
             monkeypatch.setattr(apexbench.video, name, refuse)
     info = {"name": "syn", "kind": "dataset", "scheme": "canonical7"}
-    gallery = write_set_views(run["inputs"], info, {"predictions": run["layout"], "frames": run["frames"]},
+    gallery = write_set_views(run["inputs"]["samples"], info, run["results"], run["frames"],
                               {"gallery": GALLERY, "browser_page": 10}, tmp_path / "samples.html", set_anchor("syn"))
     assert gallery == run["gallery"]
     assert (tmp_path / "samples.html").read_bytes() == run["browser"].read_bytes()
@@ -303,9 +301,8 @@ def test_a_composite_reads_its_sources_frame_shards(tmp_path):
     pooled = pool_samples(tables)
     write_parquet(pooled, tmp_path / "pool.parquet")
     info = {"name": "pool", "kind": "composite", "scheme": "megc3", "sources": ["d1", "d2"], "cross_train": None}
-    out = _aggregate(tmp_path, info, tmp_path / "pool.parquet", layout)
-    inputs = {"samples": tmp_path / "pool.parquet", "metrics": out["metrics"]}
-    gallery = write_set_views(inputs, info, {"predictions": layout, "frames": frames}, {"gallery": 3},
+    _, results = _aggregate(tmp_path, info, tmp_path / "pool.parquet", layout)
+    gallery = write_set_views(tmp_path / "pool.parquet", info, results, frames, {"gallery": 3},
                               tmp_path / "pool.html", set_anchor("pool"))
     assert "<code>d2/s17</code>" in gallery  # d2's no-face sample, its frame from d2's shard
     page = (tmp_path / "pool.html").read_text()
@@ -388,9 +385,8 @@ def test_a_set_without_samples_gets_an_empty_gallery_and_browser(tmp_path):
     """A dataset whose every row was rejected: empty shards, the pages still build (and open)."""
     samples, layout, frames = _write_set(tmp_path, "ghost", numbers=[])
     info = {"name": "ghost", "kind": "dataset", "scheme": "canonical7", "sources": ["ghost"], "cross_train": None}
-    out = _aggregate(tmp_path, info, tmp_path / "ghost/samples.parquet", layout)
-    inputs = {"samples": tmp_path / "ghost/samples.parquet", "metrics": out["metrics"]}
-    gallery = write_set_views(inputs, info, {"predictions": layout, "frames": frames}, {}, tmp_path / "ghost.html",
+    _, results = _aggregate(tmp_path, info, tmp_path / "ghost/samples.parquet", layout)
+    gallery = write_set_views(tmp_path / "ghost/samples.parquet", info, results, frames, {}, tmp_path / "ghost.html",
                               set_anchor("ghost"))
     assert "alpha: 0 wrong of 0 samples" in gallery and "No face found: 0 sample(s)" in gallery
     assert "data-figure" not in gallery

@@ -5,18 +5,18 @@ Both are built from files the run already has, and no video is decoded again:
 - the set's validated sample table and its frame shards' stored images: ``face_crop`` (the APEX
   crop), ``onset_crop``, and ``apex_jpeg`` (the full frame) for a sample without a face; a
   composite reads its source datasets' shards (sample ids prefixed ``<dataset>/``, as its table);
-- each classifier's unperturbed predictions, evaluated as aggregate evaluates them
-  (``aggregate.load_predictions`` / ``evaluate_classifier``: true labels in the set's scheme, a
-  composite's off-the-shelf predictions re-scored); confidence = probability of the predicted class
-  (``confidence.prediction_confidence``), as in the report's confidence table;
-- the set's ``metrics.csv`` for the classifiers that did not run (unavailable, not applicable).
+- each classifier's unperturbed predictions as the aggregate stage evaluated them (its
+  ``ClassifierResult``s, handed over in the same job: true labels in the set's scheme, a composite's
+  off-the-shelf predictions re-scored, and the reason of a classifier that did not run);
+  confidence = probability of the predicted class (``confidence.prediction_confidence``), as in the
+  report's confidence table.
 
 **Gallery** (a fragment of the set's report section): per classifier, the ``gallery`` most confident
 wrong predictions (confidence descending, then sample id), each shown as the APEX crop and the onset
 crop where there is one, with true label, predicted label, confidence and sample id; then the
 samples where no face was found (full APEX frame, scaled down) and the samples that every classifier
 with predictions got wrong (failures count as wrong, as in the metrics; samples without a face are
-in the strip before), ordered by the mean confidence of those predictions. Thumbnails are WebP
+in the strip before), ordered by the mean confidence of those predictions. Thumbnails are JPEG
 ``data:`` URIs inside ``<figure data-figure>``, so the report's load check counts every one.
 
 **Sample browser** (``results/<set>/samples.html``): one self-contained page, one row per validated
@@ -43,11 +43,11 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .aggregate import evaluate_classifier, load_predictions
+from .aggregate import ClassifierResult
 from .composite import SOURCE_COLUMN
 from .confidence import prediction_confidence
 from .labels import SCHEMES, scheme_label
-from .report import CHECK_SCRIPT, CSS, read_metrics_csv
+from .report import CHECK_SCRIPT, CSS
 from .tables import read_parquet, write_text
 
 DEFAULTS = {"gallery": 24, "browser_page": 100, "browser_thumb": 64}
@@ -73,33 +73,20 @@ class ClassifierView:
 # --- what the run says ------------------------------------------------------------------------------
 
 
-def unavailable_notes(metrics: pd.DataFrame, set_name: str) -> dict[str, str]:
-    """classifier -> reason, for every classifier of ``set_name`` with an ``unavailable`` row (unperturbed)."""
-    rows = metrics[(metrics["metric"] == "unavailable") & (metrics["perturbation"] == "none")
-                   & (metrics["dataset"] == set_name)]
-    return {str(r.classifier): str(r.note) for r in rows.itertuples(index=False)}
-
-
-def classifier_views(samples: pd.DataFrame, predictions: dict[str, list], scheme: str,
-                     notes: dict[str, str]) -> list[ClassifierView]:
-    """Every classifier of ``predictions`` (name -> [(sample-id prefix, files)], unperturbed) on the
-    set's ``samples``; those in ``notes`` are not read."""
+def classifier_views(results: list[ClassifierResult], scheme: str) -> list[ClassifierView]:
+    """Every classifier of the aggregate stage's unperturbed ``results`` on the set (in-scheme
+    samples); one that did not run keeps its reason as the note."""
     views = []
-    for name, groups in predictions.items():
-        if name in notes:
-            views.append(ClassifierView(name, note=notes[name]))
-            continue
-        frame, meta, unavailable = load_predictions(groups)
-        result = evaluate_classifier(name, samples, frame, scheme, meta, unavailable)
+    for result in results:
         if result.unavailable or result.predictions is None:
-            views.append(ClassifierView(name, note=result.unavailable or "no predictions"))
+            views.append(ClassifierView(result.name, note=result.unavailable or "no predictions"))
             continue
-        p = result.predictions
+        p, meta = result.predictions, result.meta
         ok = (p["status"] == "ok").to_numpy()
         native = meta.get("native_order") or []
         conf = (prediction_confidence(list(p["scores"]), ok, native, scheme, meta.get("contempt", "mask"))
                 if native else np.zeros(len(p)))
-        views.append(ClassifierView(name, frame=pd.DataFrame({
+        views.append(ClassifierView(result.name, frame=pd.DataFrame({
             "label": p["label"].to_numpy(), "pred": p["pred"].to_numpy(), "status": p["status"].to_numpy(),
             "confidence": conf, "correct": (p["label"] == p["pred"]).to_numpy(),
         }, index=pd.Index(p["sample_id"].astype(str), name="sample_id"))))
@@ -537,26 +524,25 @@ def browser_page(info: dict, samples: pd.DataFrame, views: list[ClassifierView],
 # --- one set: both ------------------------------------------------------------------------------------
 
 
-def write_set_views(inputs: dict, info: dict, layout: dict, settings: dict, browser_out: str | Path,
-                    anchor: str, log=None) -> str:
+def write_set_views(samples_path: str | Path, info: dict, results: list[ClassifierResult], frames: list,
+                    settings: dict, browser_out: str | Path, anchor: str, log=None) -> str:
     """Write the sample browser of one set to ``browser_out`` and return its gallery section.
 
-    ``inputs``: ``samples`` and ``metrics`` of the set; ``layout``: ``predictions`` (classifier ->
-    [(sample-id prefix, unperturbed prediction files)]) and ``frames`` ([(prefix, frame shards)] of
-    the set's datasets); ``settings``: the ``report`` config (``gallery``, ``browser_page``,
-    ``browser_thumb``)."""
+    ``samples_path``: the set's sample table; ``results``: what ``aggregate.aggregate_set`` returned
+    for the set (the unperturbed evaluation of every classifier); ``frames``: [(sample-id prefix,
+    frame shards)] of the set's datasets; ``settings``: the ``report`` config (``gallery``,
+    ``browser_page``, ``browser_thumb``)."""
     settings = {**DEFAULTS, **(settings or {})}
-    samples = read_parquet(inputs["samples"])
+    samples = read_parquet(samples_path)
     samples = samples.assign(sample_id=samples["sample_id"].astype(str))
-    notes = unavailable_notes(read_metrics_csv(inputs["metrics"]), info["name"])
-    views = classifier_views(samples, layout["predictions"], info["scheme"], notes)
-    status = face_status(layout["frames"])
+    views = classifier_views(results, info["scheme"])
+    status = face_status(frames)
     wanted = dict.fromkeys(samples["sample_id"], settings["browser_thumb"])
-    page = browser_page(info, samples, views, status, thumbnails(layout["frames"], wanted), settings["browser_page"],
+    page = browser_page(info, samples, views, status, thumbnails(frames, wanted), settings["browser_page"],
                         settings["browser_thumb"])
     write_text(page, browser_out)
     if log is not None:
         print(f"[browser] {info['name']}: {len(samples)} samples, {len(page.encode()) / 1e6:.1f} MB -> {browser_out}",
               file=log)
     href = f"../{info['name']}/samples.html"
-    return gallery_section(views, status, samples, settings["gallery"], layout["frames"], anchor, href)
+    return gallery_section(views, status, samples, settings["gallery"], frames, anchor, href)

@@ -49,7 +49,7 @@ rule aggregate:
         layout=lambda w: prediction_layout(w.evalset),
         status={name: status_records(name) for name in CLASSIFIERS},
         trained=TRAINED,
-        views=lambda w: set_views(w.evalset),
+        frames=lambda w: set_frames(w.evalset),
         report=CFG["report"],
         statistics=CFG["statistics"],
         confidence=CFG["confidence"],

@@ -340,28 +340,20 @@ def aggregate_inputs(wildcards):
     }
     if evalset in DATASETS:  # the report page lists what validation removed
         inputs["rejected"] = f"results/{evalset}/validated/rejected.csv"
-    # The error gallery and the sample browser (set_views) read the frame shards' stored crops.
-    inputs["frames"] = [
-        path for _, paths in set_views(evalset)["frames"] for path in paths
-    ]
+    # The error gallery and the sample browser (set_frames) read the frame shards' stored crops.
+    inputs["frames"] = [path for _, paths in set_frames(evalset) for path in paths]
     return inputs
 
 
-def set_views(evalset):
-    """What the report's error gallery and sample browser of a set read (apexbench.gallery): each
-    classifier's unperturbed prediction files and the frame shards of the set's datasets, as
-    [(sample-id prefix, files)] groups like prediction_layout (a composite reads its sources' shards).
-    """
+def set_frames(evalset):
+    """The frame shards that the report's error gallery and sample browser of a set read
+    (apexbench.gallery), as [(sample-id prefix, files)] groups like prediction_layout (a composite
+    reads its sources' shards)."""
     prefix = lambda d: f"{d}/" if evalset in COMPOSITES else ""
-    return {
-        "predictions": {
-            clf: groups["none"] for clf, groups in prediction_layout(evalset).items()
-        },
-        "frames": [
-            [prefix(d), [frames_path(d, k) for k in SHARDS[d]]]
-            for d in set_datasets(evalset)
-        ],
-    }
+    return [
+        [prefix(d), [frames_path(d, k) for k in SHARDS[d]]]
+        for d in set_datasets(evalset)
+    ]
 
 
 def run_summary_lines():

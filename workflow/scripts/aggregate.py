@@ -15,16 +15,16 @@ with script_log(snakemake) as log:
     status = {clf: [json.loads(Path(p).read_text()) for p in paths if p in made]
               for clf, paths in snakemake.params.status.items()}
     out = snakemake.output
-    aggregate_set(info, snakemake.input.samples, snakemake.params.layout, status,
-                  snakemake.params.statistics, snakemake.params.confidence, dict(out), log)
+    results = aggregate_set(info, snakemake.input.samples, snakemake.params.layout, status,
+                            snakemake.params.statistics, snakemake.params.confidence, dict(out), log)
     # The set's report page, from the tables and figures just written, with the error gallery; and the
-    # sample browser (results/<set>/samples.html).
+    # sample browser (results/<set>/samples.html); both from the evaluation just made (results).
     files = {"metrics": out.metrics, "paired": out.paired, "confidence": out.confidence, "coverage": out.coverage,
              "robustness": out.robustness, "samples": snakemake.input.samples, "confusion": out.confusion}
     if "rejected" in snakemake.input.keys():
         files["rejected"] = snakemake.input.rejected
-    gallery = write_set_views(files, info, snakemake.params.views, snakemake.params.report, out.browser,
-                              set_anchor(info["name"]), log)
+    gallery = write_set_views(snakemake.input.samples, info, results, snakemake.params.frames,
+                              snakemake.params.report, out.browser, set_anchor(info["name"]), log)
     write_set_report(files, info, snakemake.params.statistics, snakemake.params.confidence, out.page, out.section,
                      gallery)
     print(f"report: {out.page}", file=log)
