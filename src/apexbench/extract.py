@@ -32,9 +32,8 @@ from .datasets.coding_tables import FRAMES, frame_path
 from .faces import best_face, make_detector, square_crop
 from .labels import label_map_for
 from .progress import Progress
-from .validate import (REJECTED_SCHEMA, SAMPLE_SCHEMA, arrow_table, check_rows, read_still, sorted_rejections,
-                       sorted_samples)
-from .video import VideoError, read_frames
+from .validate import REJECTED_SCHEMA, SAMPLE_SCHEMA, arrow_table, check_rows, sorted_rejections, sorted_samples
+from .video import VideoError, read_frames, read_still
 
 FRAME_COLUMNS = [
     "apex_jpeg", "onset_jpeg", "face_status", "faces_found", "face_box", "face_score", "face_crop", "onset_crop",

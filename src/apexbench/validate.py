@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pyarrow as pa
 
@@ -40,7 +39,7 @@ from .datasets.coding_tables import FRAMES, frame_path
 from .fsutil import RootCheck, sha256_of
 from .labels import canonical_label
 from .tables import arrow_column, columns_table
-from .video import VideoError, probe_video
+from .video import VideoError, probe_video, read_still
 
 REASONS = {
     "missing_value": "a required cell (id, source or label) is empty",
@@ -84,18 +83,6 @@ def media_path(root: Path, relative: str, allow_outside: bool = False, inside: R
         raise Rejection("outside_root", f"{relative} resolves to {os.path.realpath(path)}, outside the dataset root "
                                         f"{os.path.realpath(root)}; set allow_outside_root: true to accept it")
     return path
-
-
-def read_still(path: Path) -> tuple[np.ndarray, bytes]:
-    """A still image's decoded BGR pixels and its file's bytes, the file read once."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        data = b""
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
-    if image is None:  # the message of video.read_image
-        raise VideoError("unreadable", f"{path}: cannot read as an image (missing, empty or not an image)")
-    return image, data
 
 
 @dataclass
@@ -163,10 +150,10 @@ def _check_frames(row: RawRow, root: Path, canonical: str, n_shards: int, allow_
     """The checks of a ``frames`` sample: onset and APEX image files, then the index order."""
     images = {} if stills is None else stills
     sha = {}
-    for name in ("onset", "apex"):
-        media_path(root, frame_path(row.source, getattr(row, name)), allow_outside, inside)
-    for name in ("onset", "apex"):
-        path = root / frame_path(row.source, getattr(row, name))
+    # Both paths are checked against the root before either file is looked at.
+    paths = {name: media_path(root, frame_path(row.source, getattr(row, name)), allow_outside, inside)
+             for name in ("onset", "apex")}
+    for name, path in paths.items():
         if not path.is_file():
             raise Rejection("missing_file", f"{name} frame {getattr(row, name)}: {path} does not exist")
         try:

@@ -395,9 +395,26 @@ def read_frames(path: str | os.PathLike, indices: Iterable[int]) -> dict[int, np
         return {index: reader.frame(index) for index in wanted}
 
 
+def _unreadable_image(path: str | os.PathLike) -> VideoError:
+    return VideoError("unreadable", f"{path}: cannot read as an image (missing, empty or not an image)")
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """A still image as a BGR array."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise VideoError("unreadable", f"{path}: cannot read as an image (missing, empty or not an image)")
+        raise _unreadable_image(path)
     return image
+
+
+def read_still(path: str | os.PathLike) -> tuple[np.ndarray, bytes]:
+    """A still image's decoded BGR pixels and its file's bytes, the file read once (validation hashes
+    the bytes, extraction may store them)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        data = b""
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None:
+        raise _unreadable_image(path)
+    return image, data
