@@ -56,11 +56,6 @@ def _frame(columns: dict[str, list]):
     })
 
 
-def failed_predictions(frames, status: str):
-    """``failed_columns`` as a pandas frame, for a frame shard given as a pandas frame."""
-    return _frame(failed_columns(frames["sample_id"].astype(str).tolist(), status))
-
-
 def input_columns(classifier: Classifier | Kind) -> list[str]:
     """The frame-shard columns :func:`predict_frames` reads for ``classifier`` (or any classifier of a kind)."""
     return ["sample_id", "face_status", classifier.input_column]
