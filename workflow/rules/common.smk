@@ -336,7 +336,7 @@ def aggregate_inputs(wildcards):
     inputs = {
         "samples": samples_path(evalset),
         "predictions": predictions,
-        "models": sorted({p for c in CLASSIFIERS for p in ready_records(c)}),
+        "models": all_model_status(),
     }
     if evalset in DATASETS:  # the report page lists what validation removed
         inputs["rejected"] = f"results/{evalset}/validated/rejected.csv"
