@@ -9,9 +9,10 @@ found is kept with ``face_status = "no_face"``; a sample whose frames cannot be 
 
 ``extract_shard`` is the rule's whole job: each row is validated (``validate.check_rows``) and, once
 accepted, extracted at once with the still images the checks decoded (an image is read and decoded
-once). Crops are stored losslessly as PNG: a crop that is the whole decoded image, unchanged
-(pre-cropped faces of the crop size with ``detector: none``), of a PNG file is that file's bytes; a
-crop whose three channels are equal (gray media) is a one-channel PNG. ``decode_image`` (OpenCV,
+once). Crops are stored losslessly: a crop that is the whole decoded image, unchanged (pre-cropped
+faces of the crop size with ``detector: none``), is that PNG or JPEG file's own bytes, which decode to
+exactly its pixels; any other crop is a PNG, one-channel when its three channels are equal (gray
+media). ``decode_image`` (OpenCV,
 colour) gives back the crop's exact BGR pixels either way. The full onset/APEX frames are stored as
 JPEG: a JPEG file's own bytes, else encoded at ``faces.jpeg_quality``. The tables are built with pyarrow (no
 pandas in the job).
@@ -85,12 +86,15 @@ def _frame_jpeg(frame: np.ndarray, data: bytes | None, quality: int) -> bytes:
     return _encode(frame, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, quality])
 
 
-def _crop_png(frame: np.ndarray, box, size: int, margin: float, data: bytes | None) -> bytes:
-    """The PNG of a square crop: the frame's own PNG file when the crop is that whole frame unchanged,
-    a one-channel PNG when its three channels are equal (a gray source: ``decode_image`` gives back
-    the same three channels; half the bytes, encoded and decoded twice as fast), else a BGR PNG."""
+def _crop_bytes(frame: np.ndarray, box, size: int, margin: float, data: bytes | None) -> bytes:
+    """The stored bytes of a square crop: the frame's own PNG or JPEG file when the crop is that whole
+    frame unchanged (its pixels are what that file decodes to, so this is lossless: no encoding and no
+    second JPEG generation), a one-channel PNG when its three channels are equal (a gray source:
+    ``decode_image`` gives back the same three channels; half the bytes, encoded and decoded twice as
+    fast), else a BGR PNG."""
     crop = square_crop(frame, box, size, margin)
-    if data is not None and data.startswith(PNG_MAGIC) and crop.shape == frame.shape and np.array_equal(crop, frame):
+    if data is not None and data.startswith((PNG_MAGIC, JPEG_MAGIC)) and crop.shape == frame.shape \
+            and np.array_equal(crop, frame):
         return data
     if crop.ndim == 3 and crop.shape[2] == 3 and np.array_equal(crop[:, :, 0], crop[:, :, 1]) \
             and np.array_equal(crop[:, :, 0], crop[:, :, 2]):
@@ -113,8 +117,8 @@ def face_columns(apex: np.ndarray, onset: np.ndarray | None, detector, faces_cfg
         "face_status": "ok" if face else "no_face",
         "face_box": list(face.box) if face else None,
         "face_score": face.score if face else None,
-        "face_crop": _crop_png(apex, face.box, size, margin, apex_data) if face else None,
-        "onset_crop": (_crop_png(onset, face.box, size, margin, onset_data)
+        "face_crop": _crop_bytes(apex, face.box, size, margin, apex_data) if face else None,
+        "onset_crop": (_crop_bytes(onset, face.box, size, margin, onset_data)
                        if face and onset is not None else None),
     }
 

@@ -48,7 +48,7 @@ from .composite import SOURCE_COLUMN
 from .confidence import prediction_confidence
 from .labels import SCHEMES, scheme_label
 from .report import CHECK_SCRIPT, CSS
-from .tables import read_parquet, write_text
+from .tables import read_parquet, read_table, write_text
 
 DEFAULTS = {"gallery": 24, "browser_page": 100, "browser_thumb": 64}
 GALLERY_THUMB = 96  # px, longer side of a gallery crop
@@ -150,12 +150,47 @@ def wrong_by_every(views: list[ClassifierView], status: pd.Series) -> pd.DataFra
 # --- thumbnails -------------------------------------------------------------------------------------
 
 
+# JPEG start-of-frame markers (baseline, extended, progressive, lossless...): not DHT, JPG or DAC.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def jpeg_shape(data: bytes) -> tuple[int, int, int] | None:
+    """(height, width, components) from a JPEG's start-of-frame header, without decoding it; None when
+    ``data`` is not a well-formed JPEG up to that header. (Pillow reads the same header, but at 50-80
+    µs a file it cost more than the thumbnail it let us skip.)"""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    i, end = 2, len(data)
+    while i + 4 <= end:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in _SOF_MARKERS:
+            if i + 10 > end:
+                return None
+            return (int.from_bytes(data[i + 5:i + 7], "big"), int.from_bytes(data[i + 7:i + 9], "big"), data[i + 9])
+        i += 2 + length
+    return None
+
+
+def _small_jpeg(data: bytes, size: int) -> bool:
+    """``data`` is an 8-bit gray or colour JPEG whose longer side is at most ``size``."""
+    shape = jpeg_shape(data)
+    return shape is not None and shape[2] in (1, 3) and 0 < max(shape[:2]) <= size and data[-2:] == b"\xff\xd9"
+
+
 def thumbnail(data: bytes | None, size: int) -> str:
-    """A stored PNG/JPEG image re-encoded as JPEG (gray stays one channel) with its longer side at
-    most ``size`` pixels (never enlarged), base64; ``""`` when there is no image or it does not
-    decode."""
+    """A stored PNG/JPEG image as a JPEG (gray stays one channel) with its longer side at most
+    ``size`` pixels (never enlarged), base64; ``""`` when there is no image or it does not decode. A
+    JPEG that is already small enough is used as it is (no decoding, no second lossy generation)."""
     if data is None or not len(data):
         return ""
+    if _small_jpeg(data, size):
+        return base64.b64encode(data).decode("ascii")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         return ""
@@ -176,19 +211,23 @@ def thumbnail(data: bytes | None, size: int) -> str:
 def thumbnails(frames: list, wanted: dict[str, int], frame_size: int | None = None) -> dict[str, tuple[str, str]]:
     """sample_id -> (APEX thumbnail, onset thumbnail) for the samples in ``wanted`` (id -> size): the
     face crop and onset crop where a face was found, else the full APEX frame (at ``frame_size``, by
-    default the same size) and no onset. Reads one frame shard at a time."""
+    default the same size) and no onset. Reads one frame shard at a time, and of it the images of the
+    wanted samples only."""
     out: dict[str, tuple[str, str]] = {}
     for prefix, path in _shard_groups(frames):
-        table = read_parquet(path, columns=IMAGE_COLUMNS)
-        for row in table.itertuples(index=False):
-            sid = prefix + str(row.sample_id)
-            size = wanted.get(sid)
-            if size is None:
-                continue
-            if row.face_status == "ok" and row.face_crop is not None:
-                out[sid] = (thumbnail(row.face_crop, size), thumbnail(row.onset_crop, size))
+        table = read_table(path, columns=IMAGE_COLUMNS)
+        ids = [prefix + str(sid) for sid in table.column("sample_id").to_pylist()]
+        keep = [i for i, sid in enumerate(ids) if sid in wanted]
+        if len(keep) < len(ids):
+            table, ids = table.take(keep), [ids[i] for i in keep]
+        cols = table.to_pydict()
+        for sid, status, crop, onset, apex in zip(ids, cols["face_status"], cols["face_crop"], cols["onset_crop"],
+                                                  cols["apex_jpeg"]):
+            size = wanted[sid]
+            if status == "ok" and crop is not None:
+                out[sid] = (thumbnail(crop, size), thumbnail(onset, size))
             else:
-                out[sid] = (thumbnail(row.apex_jpeg, frame_size or size), "")
+                out[sid] = (thumbnail(apex, frame_size or size), "")
     return out
 
 
@@ -444,16 +483,18 @@ BROWSER_JS = r"""
 def browser_rows(samples: pd.DataFrame, views: list[ClassifierView], status: pd.Series, scheme: str,
                  thumbs: dict[str, tuple[str, str]]) -> list[list]:
     """One compact row per sample: id, subject, source dataset, scheme label (None: outside the scheme),
-    face status, APEX and onset thumbnails (base64 WebP), then per classifier with predictions
+    face status, APEX and onset thumbnails (base64 JPEG), then per classifier with predictions
     (prediction, confidence, status); a sample outside the scheme has None for all three."""
     ran = [v for v in views if v.frame is not None]
     cols = {v.name: (v.frame["pred"].to_dict(), v.frame["confidence"].to_dict(), v.frame["status"].to_dict())
             for v in ran}
     source = samples[SOURCE_COLUMN].astype(str) if SOURCE_COLUMN in samples else pd.Series("", index=samples.index)
+    status = status.to_dict()  # a dict lookup per sample, not a pandas one
+    labels = {c: scheme_label(c, scheme) for c in set(samples["label_canonical"])}
     rows = []
     for sid, subject, src, canonical in zip(samples["sample_id"].astype(str), samples["subject"].astype(str),
                                             source, samples["label_canonical"]):
-        label = scheme_label(canonical, scheme)
+        label = labels[canonical]
         apex, onset = thumbs.get(sid, ("", ""))
         row = [sid, subject, src, label, str(status.get(sid, "")), apex, onset]
         for v in ran:
