@@ -33,7 +33,6 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/train_cnn.smk"
 include: "workflow/rules/perturb.smk"
 include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/report.smk"
 include: "workflow/rules/annotate_common.smk"
 include: "workflow/rules/annotate.smk"
 include: "workflow/rules/detection_common.smk"
@@ -59,3 +58,8 @@ rule all:
 
 onsuccess:
     print(run_summary_lines())
+    cancel_pending_timers()
+
+
+onerror:
+    cancel_pending_timers()

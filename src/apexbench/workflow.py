@@ -7,6 +7,8 @@ import csv
 import json
 import os
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,12 +78,27 @@ def _process_wall() -> float | None:
 
 def _record_job_time(path: str, snakemake, startup: float) -> None:
     line = json.dumps({"rule": snakemake.rule, "wildcards": dict(snakemake.wildcards.items()),
-                       "startup_cpu": round(startup, 4), "cpu": round(_cpu_seconds(), 4), "wall": _process_wall()})
+                       "startup_cpu": round(startup, 4), "cpu": round(_cpu_seconds(), 4), "wall": _process_wall(), "end": round(time.time(), 3)})
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, (line + "\n").encode())  # one write: lines of parallel jobs do not interleave
     finally:
         os.close(fd)
+
+
+def cancel_pending_timers() -> int:
+    """Cancel the ``threading.Timer`` s still waiting in this process; return how many.
+
+    Called from the Snakefile's ``onsuccess`` / ``onerror``, when Snakemake has nothing left to
+    schedule. Its job rate limiter (``--max-jobs-per-timespan``, default ``100/1s``) ends every
+    scheduling round by starting a non-daemon ``threading.Timer`` of one timespan that only wakes the
+    scheduler again; the interpreter waits for the last one before it exits, so every run ended up to
+    a second after its last job.
+    """
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+    for timer in timers:
+        timer.cancel()
+    return len(timers)
 
 
 def closing_lines(leaderboard: str | Path, report: str | Path) -> str:

@@ -21,7 +21,7 @@ from apexbench.fsutil import media_stamp
 from apexbench.models import fetch_config, run_registry, status_is_stale
 from apexbench.plan import make_plan
 from apexbench.train.data import folder_fingerprint
-from apexbench.workflow import closing_lines, fail
+from apexbench.workflow import cancel_pending_timers, closing_lines, fail
 
 
 try:
