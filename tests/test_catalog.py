@@ -51,4 +51,4 @@ def test_the_test_config_lints_and_dry_runs(tmp_path):
     # fetch_model is a checkpoint: the dry run plans it, the infer jobs behind it come once it ran
     jobs = planned_jobs(workdir, "--configfile", ".test/config/config.yaml")
     assert jobs == {"demo_media": 1, "fetch_model": 1, "extract": 2, "validate": 1, "aggregate": 1,
-                    "leaderboard": 1, "report": 1, "all": 1}
+                    "leaderboard": 1, "all": 1}

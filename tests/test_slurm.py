@@ -74,9 +74,9 @@ def test_demo_on_slurm_equals_the_local_run(slurm, tmp_path, mirror_dir):
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", log)
     # One job per shard (its validation and extraction), one infer job per shard for the classifier
     # that can run (FER+ is unavailable: its fetch_model job is all it costs), then validate,
-    # aggregate (with the set's report page), leaderboard and report; fetch_model and demo_media run
-    # on the submit host.
-    assert len(submitted) == 2 + 1 * 2 + 4, log[-3000:]
+    # aggregate (with the set's report page) and leaderboard (with the report's index); fetch_model and
+    # demo_media run on the submit host.
+    assert len(submitted) == 2 + 1 * 2 + 3, log[-3000:]
     assert not any("fetch_model" in path or "demo_media" in path for _, path in submitted)
 
     metrics_local = (local / "results/metrics.csv").read_text()

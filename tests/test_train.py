@@ -173,7 +173,7 @@ def test_training_export_and_benchmark_through_snakemake(folders, tmp_path):
     assert planned_jobs(workdir) == {}
     edit_config(workdir, {"train": {"epochs": 3}})
     assert planned_jobs(workdir) == {"train_cnn": 1, "export_cnn": 1, "infer": 4, "aggregate": 1,
-                                     "leaderboard": 1, "report": 1, "all": 1}
+                                     "leaderboard": 1, "all": 1}
     edit_config(workdir, {"train": {"epochs": 2}})
     assert planned_jobs(workdir) == {}
     # A deleted export is rebuilt from the cached checkpoint (rule all requests the trained files).

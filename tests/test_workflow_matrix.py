@@ -204,7 +204,7 @@ def test_a_second_run_plans_nothing_and_a_new_dataset_only_its_jobs(matrix, data
     (matrix["workdir"] / "more.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     jobs = _plan(matrix, "more.yaml")
     assert jobs == {"extract": 1, "validate": 1, "infer": 1, "features": 1, "train": 1,
-                    "aggregate": 1, "leaderboard": 1, "report": 1, "all": 1}
+                    "aggregate": 1, "leaderboard": 1, "all": 1}
     for rule in ("extract", "infer", "features", "train", "aggregate"):
         targets = planned_job_targets(matrix["workdir"], rule, "-s", str(matrix["workflow"] / "Snakefile"),
                                       "--configfile", "more.yaml")
@@ -216,4 +216,4 @@ def test_adding_a_classifier_runs_only_its_branch(matrix, data, mirror_dir):
     config["classifiers"]["mini2"] = {"kind": "minixception", "batch_size": 7}
     (matrix["workdir"] / "mini2.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     # ghost has no sample: its one shard still gets an (empty) inference job
-    assert _plan(matrix, "mini2.yaml") == {"infer": 5, "aggregate": 3, "leaderboard": 1, "report": 1, "all": 1}
+    assert _plan(matrix, "mini2.yaml") == {"infer": 5, "aggregate": 3, "leaderboard": 1, "all": 1}

@@ -89,7 +89,7 @@ def run(tmp_path_factory, mirror_dir):
 
 
 RUN = "results/casme2mini"  # the dataset's results (its name in the config)
-DOWNSTREAM = {"aggregate": 1, "leaderboard": 1, "report": 1, "all": 1}
+DOWNSTREAM = {"aggregate": 1, "leaderboard": 1, "all": 1}
 
 
 def test_frames_samples_and_rejections(run):

@@ -67,10 +67,18 @@ rule aggregate:
         "../scripts/aggregate.py"
 
 
+# The run's leaderboard and its report (results/report/index.html: the leaderboard at the top, then
+# every set's section); both in one job, which has every input either needs: a report job of its own
+# only paid another process start once the leaderboard was written. Each set's own page
+# (results/<set>/report.html, figures and the error gallery's thumbnails embedded), its section of the
+# index and its sample browser (results/<set>/samples.html: every sample with its crops and every
+# classifier's prediction, filtered and sorted in the page) are made by aggregate, from the frame
+# shards' stored crops and the predictions; no video is decoded again.
 rule leaderboard:
     input:
         metrics=expand("results/{evalset}/metrics.csv", evalset=SETS),
         paired=expand("results/{evalset}/stats/paired.csv", evalset=SETS),
+        sections=expand("results/{evalset}/report/section.html", evalset=SETS),
         models=lambda w: all_model_status(),
     output:
         metrics=report(
@@ -86,11 +94,17 @@ rule leaderboard:
         paired="results/stats/paired.csv",
         summary="results/summary.md",
         provenance="results/provenance.json",
+        index=report(
+            "results/report/index.html",
+            caption="../report/index.rst",
+            category="Report",
+        ),
     params:
         code=code("leaderboard"),
         sets=SETS,
         composites={name: list(c.sources) for name, c in COMPOSITES.items()},
         config=CFG,
+        statistics=CFG["statistics"],
     conda:
         "../envs/apexbench.yaml"
     log:
