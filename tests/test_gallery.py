@@ -252,6 +252,20 @@ def test_a_small_jpeg_is_its_own_thumbnail_and_anything_else_is_reencoded():
     assert thumbnail(b"\xff\xd8\xffnot a jpeg", 96) == "" and thumbnail(None, 96) == ""
 
 
+def test_thumbnails_of_the_wanted_samples_only(run):
+    from apexbench.gallery import thumbnails
+
+    every = thumbnails(run["frames"], dict.fromkeys(run["samples"]["sample_id"].astype(str), 96))
+    assert len(every) == N
+    shards = [p for _, paths in run["frames"] for p in paths]
+    first = set(pd.read_parquet(shards[0], columns=["sample_id"])["sample_id"].astype(str))
+    # some samples, none of them in the first shard (a shard with nothing wanted is skipped)
+    wanted = {sid: 96 for sid in sorted(set(every) - first)[:3]}
+    assert len(shards) > 1 and len(wanted) == 3
+    assert thumbnails(run["frames"], wanted) == {sid: every[sid] for sid in wanted}
+    assert thumbnails(run["frames"], {}) == {}
+
+
 def test_jpeg_shape_reads_the_header_as_a_decoder_sees_the_image():
     from apexbench.gallery import jpeg_shape
 

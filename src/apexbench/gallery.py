@@ -218,6 +218,8 @@ def thumbnails(frames: list, wanted: dict[str, int], frame_size: int | None = No
         table = read_table(path, columns=IMAGE_COLUMNS)
         ids = [prefix + str(sid) for sid in table.column("sample_id").to_pylist()]
         keep = [i for i, sid in enumerate(ids) if sid in wanted]
+        if not keep:
+            continue
         if len(keep) < len(ids):
             table, ids = table.take(keep), [ids[i] for i in keep]
         cols = table.to_pydict()
