@@ -243,7 +243,8 @@ def test_thumbnails_are_reencoded_small_jpegs():
     small = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
     big = cv2.imencode(".jpg", rng.integers(0, 256, (200, 100, 3), dtype=np.uint8))[1].tobytes()
     png = cv2.imencode(".png", gray)[1].tobytes()
-    for data, size, shape in ((small, 96, (48, 48)), (big, 96, (96, 48, 3)), (png, 96, (48, 48)), (small, 24, (24, 24))):
+    cases = ((small, 96, (48, 48)), (big, 96, (96, 48, 3)), (png, 96, (48, 48)), (small, 24, (24, 24)))
+    for data, size, shape in cases:
         out = base64.b64decode(thumbnail(data, size))
         assert out != data and out.startswith(b"\xff\xd8\xff")
         assert cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_UNCHANGED).shape == shape

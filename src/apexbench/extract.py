@@ -12,10 +12,9 @@ accepted, extracted at once with the still images the checks decoded (an image i
 once). Crops are stored losslessly: a crop that is the whole decoded image, unchanged (pre-cropped
 faces of the crop size with ``detector: none``), is that PNG or JPEG file's own bytes, which decode to
 exactly its pixels; any other crop is a PNG, one-channel when its three channels are equal (gray
-media). ``decode_image`` (OpenCV,
-colour) gives back the crop's exact BGR pixels either way. The full onset/APEX frames are stored as
-JPEG: a JPEG file's own bytes, else encoded at ``faces.jpeg_quality``. The tables are built with pyarrow (no
-pandas in the job).
+media). ``decode_image`` (OpenCV, colour) gives back the crop's exact BGR pixels either way. The full
+onset/APEX frames are stored as JPEG: a JPEG file's own bytes, else encoded at
+``faces.jpeg_quality``. The tables are built with pyarrow (no pandas in the job).
 """
 
 from __future__ import annotations

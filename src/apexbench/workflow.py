@@ -78,7 +78,8 @@ def _process_wall() -> float | None:
 
 def _record_job_time(path: str, snakemake, startup: float) -> None:
     line = json.dumps({"rule": snakemake.rule, "wildcards": dict(snakemake.wildcards.items()),
-                       "startup_cpu": round(startup, 4), "cpu": round(_cpu_seconds(), 4), "wall": _process_wall(), "end": round(time.time(), 3)})
+                       "startup_cpu": round(startup, 4), "cpu": round(_cpu_seconds(), 4), "wall": _process_wall(),
+                       "end": round(time.time(), 3)})  # epoch seconds: start = end - wall, for a run's timeline
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, (line + "\n").encode())  # one write: lines of parallel jobs do not interleave
