@@ -151,7 +151,7 @@ def run(tmp_path_factory):
 
 
 def _views(run):
-    return classifier_views(run["results"], "canonical7")
+    return classifier_views(run["results"])
 
 
 def _expected_wrong(name):

@@ -31,8 +31,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .composite import SOURCE_COLUMN  # noqa: E402
+from .confidence import prediction_confidence  # noqa: E402
 from .labels import NO_PREDICTION, SCHEMES, predict_canonical, scheme_label  # noqa: E402
-from .metrics import METRIC_COLUMNS, confusion_table, fold_rows, metrics_rows, unavailable_rows  # noqa: E402
+from .metrics import (  # noqa: E402
+    METRIC_COLUMNS, NOT_APPLICABLE, confusion_table, fold_rows, metrics_rows, unavailable_rows, unavailable_status,
+)
 from .analysis import analyse  # noqa: E402
 from .stats import bootstrap_indices, bootstrap_intervals, fill_intervals  # noqa: E402
 from .tables import read_meta, read_parquet, write_csv, write_text  # noqa: E402
@@ -45,7 +48,9 @@ class ClassifierResult:
     confusion: pd.DataFrame
     unavailable: str | None = None
     meta: dict = field(default_factory=dict)
-    # Per-sample frame (sample_id, label, pred, status, latency_ms, scores) for the statistics.
+    # Per-sample frame (sample_id, label, pred, status, latency_ms, scores, confidence) for the
+    # statistics and the gallery; confidence as ``confidence.prediction_confidence`` (0 when the
+    # classifier's native label order is unknown).
     predictions: pd.DataFrame | None = None
 
 
@@ -118,12 +123,15 @@ def evaluate_classifier(name: str, samples: pd.DataFrame, predictions: pd.DataFr
     rows = metrics_rows(frame, name, scheme, classes)
     if "fold" in joined.columns:
         rows = pd.concat([rows, fold_rows(frame.assign(fold=joined["fold"]), name, scheme)], ignore_index=True)
+    scores, native = joined["scores"].to_numpy(), meta.get("native_order") or []
+    confidence = (prediction_confidence(list(scores), ok.to_numpy(), native, scheme, meta.get("contempt", "mask"))
+                  if native else np.zeros(len(frame)))
     return ClassifierResult(
         name,
         rows,
         confusion=confusion_table(frame["label"], frame["pred"], classes),
         meta=meta,
-        predictions=frame.assign(scores=joined["scores"].to_numpy()),
+        predictions=frame.assign(scores=scores, confidence=confidence),
     )
 
 
@@ -168,7 +176,7 @@ def summary_markdown(results: list[ClassifierResult], samples: pd.DataFrame, sch
     lines += ["| Classifier | Accuracy | UAR | UF1 | Coverage | Latency (ms/face) |", "|---|---:|---:|---:|---:|---:|"]
     unavailable, not_applicable = [], []
     for r in results:
-        if r.unavailable and r.unavailable.startswith("not applicable"):
+        if r.unavailable and unavailable_status(r.unavailable) == NOT_APPLICABLE:
             lines.append(f"| {r.name} | not applicable | | | | |")
             not_applicable.append(f"- **{r.name}**: {r.unavailable}")
             continue

@@ -1,7 +1,7 @@
 """Statistics over evaluated classifiers: intervals, paired tests, confidence and robustness tables.
 
 Input: for each perturbation (``none`` first), the ``aggregate.ClassifierResult`` of every classifier,
-each carrying its per-sample frame (``label``, ``pred``, ``status``, ``scores``) in the same sample
+each carrying its per-sample frame (``label``, ``pred``, ``status``, ``confidence``) in the same sample
 order (the validated in-scheme samples, sorted by ``sample_id``). Unavailable classifiers keep their
 single ``unavailable`` row and take part in nothing else.
 
@@ -17,10 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from .confidence import BUCKET_COLUMNS, CURVE_COLUMNS, bucket_table, coverage_accuracy, prediction_confidence
+from .confidence import BUCKET_COLUMNS, CURVE_COLUMNS, bucket_table, coverage_accuracy
 from .labels import SCHEMES
 from .stats import PAIRED_COLUMNS, bootstrap_indices, bootstrap_intervals, fill_intervals, mcnemar_exact, paired_comparisons
 
@@ -41,14 +40,10 @@ class Analysis:
     statistics: dict  # the settings used (defaults filled)
 
 
-def _per_sample(result, scheme: str) -> dict:
+def _per_sample(result) -> dict:
     frame = result.predictions
-    ok = (frame["status"] == "ok").to_numpy()
-    correct = (frame["label"] == frame["pred"]).to_numpy()
-    native = result.meta.get("native_order") or []
-    confidence = (prediction_confidence(list(frame["scores"]), ok, native, scheme, result.meta.get("contempt", "mask"))
-                  if native else np.zeros(len(frame)))
-    return {"frame": frame, "ok": ok, "correct": correct, "confidence": confidence}
+    return {"frame": frame, "ok": (frame["status"] == "ok").to_numpy(),
+            "correct": (frame["label"] == frame["pred"]).to_numpy(), "confidence": frame["confidence"].to_numpy()}
 
 
 def analyse(results: dict[str, list], scheme: str, statistics: dict | None = None, confidence: dict | None = None,
@@ -68,7 +63,7 @@ def analyse(results: dict[str, list], scheme: str, statistics: dict | None = Non
             if result.unavailable or result.predictions is None:
                 metrics.append(rows)
                 continue
-            s = _per_sample(result, scheme)
+            s = _per_sample(result)
             samples[perturbation][result.name] = s
             if indices is None:
                 indices = bootstrap_indices(len(s["frame"]), statistics["bootstrap"], statistics["seed"])

@@ -36,7 +36,6 @@ import base64
 import json
 import math
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 import cv2
@@ -45,9 +44,9 @@ import pandas as pd
 
 from .aggregate import ClassifierResult
 from .composite import SOURCE_COLUMN
-from .confidence import prediction_confidence
 from .labels import SCHEMES, scheme_label
-from .report import CHECK_SCRIPT, CSS
+from .metrics import unavailable_status
+from .report import CHECK_SCRIPT, CSS, _esc
 from .tables import read_parquet, read_table, write_text
 
 DEFAULTS = {"gallery": 24, "browser_page": 100, "browser_thumb": 64}
@@ -73,7 +72,7 @@ class ClassifierView:
 # --- what the run says ------------------------------------------------------------------------------
 
 
-def classifier_views(results: list[ClassifierResult], scheme: str) -> list[ClassifierView]:
+def classifier_views(results: list[ClassifierResult]) -> list[ClassifierView]:
     """Every classifier of the aggregate stage's unperturbed ``results`` on the set (in-scheme
     samples); one that did not run keeps its reason as the note."""
     views = []
@@ -81,14 +80,10 @@ def classifier_views(results: list[ClassifierResult], scheme: str) -> list[Class
         if result.unavailable or result.predictions is None:
             views.append(ClassifierView(result.name, note=result.unavailable or "no predictions"))
             continue
-        p, meta = result.predictions, result.meta
-        ok = (p["status"] == "ok").to_numpy()
-        native = meta.get("native_order") or []
-        conf = (prediction_confidence(list(p["scores"]), ok, native, scheme, meta.get("contempt", "mask"))
-                if native else np.zeros(len(p)))
+        p = result.predictions
         views.append(ClassifierView(result.name, frame=pd.DataFrame({
             "label": p["label"].to_numpy(), "pred": p["pred"].to_numpy(), "status": p["status"].to_numpy(),
-            "confidence": conf, "correct": (p["label"] == p["pred"]).to_numpy(),
+            "confidence": p["confidence"].to_numpy(), "correct": (p["label"] == p["pred"]).to_numpy(),
         }, index=pd.Index(p["sample_id"].astype(str), name="sample_id"))))
     return views
 
@@ -202,10 +197,6 @@ def thumbnails(frames: list, wanted: dict[str, int], frame_size: int | None = No
 # --- the gallery ------------------------------------------------------------------------------------
 
 
-def _esc(value) -> str:
-    return escape(str(value))
-
-
 def _img(b64: str, alt: str) -> str:
     return f'<img alt="{_esc(alt)}" src="data:image/jpeg;base64,{b64}">' if b64 else ""
 
@@ -244,8 +235,7 @@ def gallery_section(views: list[ClassifierView], status: pd.Series, samples: pd.
              f"classifier's prediction: the <a href='{_esc(browser_href)}'>sample browser</a>.</p>"]
     for v in views:
         if v.frame is None:
-            kind = "not applicable" if v.note.startswith("not applicable") else "unavailable"
-            parts.append(f"<p class='note'><b>{_esc(v.name)}</b>: {kind}, no gallery.</p>")
+            parts.append(f"<p class='note'><b>{_esc(v.name)}</b>: {unavailable_status(v.note)}, no gallery.</p>")
             continue
         top = wrong[v.name]
         n_wrong = int(((v.frame["status"] == "ok") & ~v.frame["correct"]).sum())
@@ -494,7 +484,7 @@ def browser_page(info: dict, samples: pd.DataFrame, views: list[ClassifierView],
     head += ["<th class='l' data-sort='label'>label</th>", "<th class='l' data-sort='face'>face</th>"]
     head += [f"<th class='l' data-sort='conf:{_esc(c)}' title='click: sort by confidence'>{_esc(c)}</th>" for c in ran]
     absent = [f"<b title='{_esc(v.note)}'>{_esc(v.name)}</b> "
-              f"({'not applicable' if v.note.startswith('not applicable') else 'unavailable'})"
+              f"({unavailable_status(v.note)})"
               for v in views if v.frame is None]
     notes = (f"<p class='note'>No predictions from {', '.join(absent)}: the reasons and fixes are in the report "
              "(hover a name for its reason).</p>" if absent else "")
@@ -544,7 +534,7 @@ def write_set_views(samples_path: str | Path, info: dict, results: list[Classifi
     settings = {**DEFAULTS, **(settings or {})}
     samples = read_parquet(samples_path)
     samples = samples.assign(sample_id=samples["sample_id"].astype(str))
-    views = classifier_views(results, info["scheme"])
+    views = classifier_views(results)
     status = face_status(frames)
     wanted = dict.fromkeys(samples["sample_id"], settings["browser_thumb"])
     page = browser_page(info, samples, views, status, thumbnails(frames, wanted), settings["browser_page"],

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .metrics import METRIC_COLUMNS, UNAVAILABLE
+from .metrics import METRIC_COLUMNS, NOT_APPLICABLE, UNAVAILABLE, unavailable_status
 from .provenance import provenance
 from .stats import PAIRED_COLUMNS
 from .tables import write_csv, write_text
@@ -32,7 +32,7 @@ HEADLINE = {"accuracy": "accuracy", "balanced_accuracy": "uar", "f1_macro": "uf1
 LEADERBOARD_COLUMNS = ["dataset", "classifier", "status", "n"] + [
     f"{short}{suffix}" for short in HEADLINE.values() for suffix in ("", "_ci_low", "_ci_high")
 ] + ["coverage", "rank", "mean_rank", "ranked_on", "note"]
-OK, NOT_APPLICABLE, NO_SAMPLES = "ok", "not applicable", "no samples"
+OK, NO_SAMPLES = "ok", "no samples"
 
 
 def read_metrics(path: str | Path) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def leaderboard(metrics: pd.DataFrame, composites: dict[str, list[str]] | None =
         row = {"dataset": dataset, "classifier": clf, "note": ""}
         if UNAVAILABLE in values.index:
             note = str(values.loc[UNAVAILABLE, "note"])
-            row.update(status=NOT_APPLICABLE if note.startswith("not applicable") else UNAVAILABLE, note=note,
+            row.update(status=unavailable_status(note), note=note,
                        n=int(values.loc[UNAVAILABLE, "n"]))
         else:
             row["n"] = int(values.loc["accuracy", "n"])

@@ -60,6 +60,13 @@ PER_CLASS_METRICS = ("precision", "recall", "f1", "support")
 PREDICTION_COLUMNS = ("sample_id", "label", "pred", "status", "latency_ms")
 STATUS_OK = "ok"
 UNAVAILABLE = "unavailable"
+NOT_APPLICABLE = "not applicable"  # an unavailable classifier whose note starts so cannot apply to the set
+
+
+def unavailable_status(note) -> str:
+    """How a classifier that did not run is shown: ``NOT_APPLICABLE`` when its note says it does not
+    apply to the set (e.g. it compares onset and APEX on a dataset of stills), else ``UNAVAILABLE``."""
+    return NOT_APPLICABLE if str(note or "").startswith(NOT_APPLICABLE) else UNAVAILABLE
 
 
 def _sk():

@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .labels import CANONICAL  # noqa: E402
+from .metrics import unavailable_status  # noqa: E402
 from .tables import read_parquet, write_text  # noqa: E402
 
 HEADLINE = [("accuracy", "Accuracy"), ("balanced_accuracy", "UAR"), ("f1_macro", "UF1"),
@@ -250,7 +251,7 @@ def metrics_section(metrics: pd.DataFrame, level: float, a: str = "") -> str:
         if "unavailable" in values.index:
             # The reason (often a long fix line) is listed once below the table, not per perturbation.
             note = str(values.loc["unavailable", "note"])
-            status = "not applicable" if note.startswith("not applicable") else "unavailable"
+            status = unavailable_status(note)
             reasons.setdefault(clf, note)
             rows.append(f'<tr><td class="l">{_esc(dataset)}</td><td class="l">{_esc(clf)}</td>'
                         f'<td class="l">{_esc(pert)}</td><td>{int(values.loc["unavailable", "n"])}</td>'
@@ -280,7 +281,7 @@ def confusion_section(metrics: pd.DataFrame, confusion_dir: Path, a: str = "") -
     for png in sorted(confusion_dir.glob("*.png")):
         clf = png.stem
         if clf in unavailable:
-            status = "not applicable" if str(unavailable[clf]).startswith("not applicable") else "unavailable"
+            status = unavailable_status(unavailable[clf])
             parts.append(f"<p class='note'>{_esc(clf)}: {status}, no confusion matrix.</p>")
             continue
         parts.append(_figure(f"{a}confusion-{clf}", png.read_bytes(), f"{_esc(clf)}, normalised by true class.",
