@@ -34,6 +34,7 @@ from apexbench.aggregate import aggregate_set  # noqa: E402
 from apexbench.browser import check_page, find_chromium, page_ok, screenshot  # noqa: E402
 from apexbench.cmed_synth import CMED_SIZE, cmed_rows  # noqa: E402
 from apexbench.datasets.base import shard_of  # noqa: E402
+from apexbench.extract import decode_image  # noqa: E402
 from apexbench.infer import PREDICTION_SCHEMA  # noqa: E402
 from apexbench.labels import CMED_LABELS, FER2013_ORDER, predict_canonical  # noqa: E402
 from apexbench.report import set_anchor  # noqa: E402
@@ -46,7 +47,7 @@ def face_crops(frames_dir: Path) -> list[np.ndarray]:
     for path in sorted(frames_dir.glob("shard-*.parquet")):
         for data in read_parquet(path, columns=["face_crop"])["face_crop"]:
             if data is not None:
-                crops.append(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
+                crops.append(decode_image(data))
     if not crops:
         raise SystemExit(f"no face crop in {frames_dir}: run the demo (make demo) or give --frames")
     return crops

@@ -51,12 +51,16 @@ def _run(args: list[str], timeout: int = 120) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
+def _url(path: str | Path, fragment: str = "") -> str:
+    return Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
+
+
 def check_page(path: str | Path, fragment: str = "") -> dict:
     """``{"figures_ok", "figures_total", "errors", "title", "figure_keys", "attributes"}`` of the page
     after load in headless Chromium; ``fragment`` (without ``#``) is appended to its URL. ``attributes``
     holds every attribute of ``<body>`` (unescaped); for a sample browser, ``visible`` is the list
     of sample ids it shows (``data-visible``), else None."""
-    url = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
+    url = _url(path, fragment)
     proc = _run(["--virtual-time-budget=5000", "--dump-dom", url])
     dom = proc.stdout
     body = re.search(r'<body((?:[^>"]|"[^"]*")*)>', dom)  # attribute values may hold ">"
@@ -86,7 +90,7 @@ def screenshot(path: str | Path, out: str | Path, width: int = 1280, height: int
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     proc = _run([f"--window-size={width},{height}", "--virtual-time-budget=5000", f"--screenshot={out}",
-                 Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")])
+                 _url(path, fragment)])
     if not out.is_file():
         raise RuntimeError(f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
     return out

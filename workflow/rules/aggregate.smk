@@ -68,12 +68,8 @@ rule aggregate:
 
 
 # The run's leaderboard and its report (results/report/index.html: the leaderboard at the top, then
-# every set's section); both in one job, which has every input either needs: a report job of its own
-# only paid another process start once the leaderboard was written. Each set's own page
-# (results/<set>/report.html, figures and the error gallery's thumbnails embedded), its section of the
-# index and its sample browser (results/<set>/samples.html: every sample with its crops and every
-# classifier's prediction, filtered and sorted in the page) are made by aggregate, from the frame
-# shards' stored crops and the predictions; no video is decoded again.
+# every set's section as aggregate wrote it); both in one job, which has every input either needs: a
+# report job of its own only paid another process start once the leaderboard was written.
 rule leaderboard:
     input:
         metrics=expand("results/{evalset}/metrics.csv", evalset=SETS),
@@ -104,7 +100,6 @@ rule leaderboard:
         sets=SETS,
         composites={name: list(c.sources) for name, c in COMPOSITES.items()},
         config=CFG,
-        statistics=CFG["statistics"],
     conda:
         "../envs/apexbench.yaml"
     log:

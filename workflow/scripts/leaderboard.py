@@ -13,5 +13,5 @@ with script_log(snakemake) as log:
                    snakemake.params.composites, dict(out))
     print(f"leaderboard: {len(board)} rows over {board['dataset'].nunique()} set(s)", file=log)
     write_index(out.leaderboard, out.paired, out.provenance, snakemake.input.sections, snakemake.params.sets,
-                snakemake.params.statistics, out.index)
+                snakemake.params.config["statistics"], out.index)
     print(f"report: {out.index}", file=log)
