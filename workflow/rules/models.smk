@@ -27,6 +27,8 @@ checkpoint fetch_model:
     # Runs where Snakemake runs (a cluster's login node has internet, compute nodes often do not).
     localrule: True
     threads: 1
+    # Before inference, as extraction (see extract.smk): every inference job waits for it.
+    priority: 1
     resources:
         mem_mb=500,
         runtime=30,
