@@ -16,8 +16,11 @@ TEST_VENV := .venv-test
 CORES ?= 8
 # torch's CPU build; used when reachable (else pip takes torch from the indexes it knows). TORCH_INDEX= skips it.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-# --no-compile: bytecode is compiled below, for everything but the test suites that numpy, scipy, pandas,
-# scikit-learn and matplotlib ship inside their packages (about 60 MB of .pyc that no run imports).
+# --no-compile: pip would write bytecode for every module it installs (about 180 MB). In .venv Python
+# writes it on first import instead: the demo's first run writes 55 MB, for the modules a run imports,
+# and is 6 s slower than the runs after it. .venv-test compiles everything but the test suites that
+# numpy, scipy, pandas, scikit-learn and matplotlib ship (119 MB), since every test starts new
+# Snakemake and job processes (see compile_venv).
 PIP_INSTALL := -m pip install --disable-pip-version-check -q --no-compile
 
 .PHONY: demo test venv venv-train lint clean report-screenshot
@@ -49,18 +52,24 @@ define torch_extra
 	fi
 endef
 
-# $(call check_venv,DIR): bytecode for what pip installed, then pip check (fails on any problem but
-# the --no-deps cases that requirements-nodeps.txt declares). A file only a newer Python parses (torch
-# ships some) does not compile; pip's own compile step ignores that, and so does this one.
+# $(call check_venv,DIR): pip check (fails on any problem but the --no-deps cases that
+# requirements-nodeps.txt declares).
 define check_venv
-	$(1)/bin/python -m compileall -qq -j 0 -x 'site-packages/(.+/)?tests?/' "$$($(1)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
 	$(1)/bin/python -m apexbench.pipcheck requirements-nodeps.txt
 endef
 
-# $(call finish_venv,DIR): the --no-deps set, the package, bytecode, pip check, the stamp.
+# $(call compile_venv,DIR): bytecode for what pip installed but the packages' own test suites. A file
+# only a newer Python parses (torch ships some) does not compile; pip's own compile step ignores
+# that, and so does this one.
+define compile_venv
+	$(1)/bin/python -m compileall -qq -j 0 -x 'site-packages/(.+/)?tests?/' "$$($(1)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
+endef
+
+# $(call finish_venv,DIR[,compile]): the --no-deps set, the package, bytecode if asked, pip check, the stamp.
 define finish_venv
 	$(1)/bin/python $(PIP_INSTALL) --no-deps -r requirements-nodeps.txt
 	$(1)/bin/python $(PIP_INSTALL) --no-deps -e .
+	$(if $(2),$(call compile_venv,$(1)))
 	$(call check_venv,$(1))
 	touch $(1)/.installed
 endef
@@ -74,7 +83,7 @@ $(TEST_VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-d
 	$(call new_venv,$(TEST_VENV))
 	$(call torch_extra,$(TEST_VENV),requirements-convert.txt)
 	$(TEST_VENV)/bin/python $(PIP_INSTALL) -r requirements-dev.txt
-	$(call finish_venv,$(TEST_VENV))
+	$(call finish_venv,$(TEST_VENV),compile)
 
 # The optional training/conversion extra (torch, onnx) in .venv, for `snakemake cnn`, classifiers of
 # kind cnn and the libreface conversion.
