@@ -17,10 +17,10 @@ CORES ?= 8
 # torch's CPU build; used when reachable (else pip takes torch from the indexes it knows). TORCH_INDEX= skips it.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 # --no-compile: pip would write bytecode for every module it installs (about 180 MB). In .venv Python
-# writes it on first import instead: the demo's first run writes 55 MB, for the modules a run imports,
-# and is 6 s slower than the runs after it. .venv-test compiles everything but the test suites that
-# numpy, scipy, pandas, scikit-learn and matplotlib ship (119 MB), since every test starts new
-# Snakemake and job processes (see compile_venv).
+# writes it on first import instead: the demo's first run writes 55 MB, for the modules a run
+# imports, and takes about 5 s longer than the runs after it. .venv-test compiles everything but the
+# test suites that numpy, scipy, pandas, scikit-learn and matplotlib ship, since every test
+# starts new Snakemake and job processes (see compile_venv).
 PIP_INSTALL := -m pip install --disable-pip-version-check -q --no-compile
 
 .PHONY: demo test venv venv-train lint clean report-screenshot
