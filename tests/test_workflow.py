@@ -84,7 +84,7 @@ def test_metrics_target_alone_builds_everything_and_a_rerun_does_nothing(demo):
 def test_every_extraction_and_weight_file_comes_before_any_inference(demo):
     """Extraction and fetch_model have the higher priority: with shards of equal size the inference jobs
     then run in full waves instead of one core waiting for a late shard at the end."""
-    starts = [m.group(2) for m in re.finditer(r"^(local)?(?:rule|checkpoint) (\w+):", DEMO_RUN["final_message"], re.M)]
+    starts = re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", DEMO_RUN["final_message"], re.M)
     infer = [i for i, rule in enumerate(starts) if rule == "infer"]
     upstream = [i for i, rule in enumerate(starts) if rule in ("extract", "fetch_model")]
     assert len(infer) >= 4 and starts.count("extract") == 4
